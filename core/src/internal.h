@@ -1,0 +1,193 @@
+/*
+ * internal.h - private types and helpers shared by the core's source files.
+ *
+ * Glossary
+ *   section   one added region: header + page records at its start, then whole pages.
+ *   page idx  index of a managed page inside its section (0 .. pages-1, < 2^32-1).
+ *   block     2^order pages starting at a page idx that is a multiple of 2^order.
+ *   head      the first page of a block; the only page whose record has a kind.
+ *   slab      a block of kind SLAB whose first bytes are a bsa__slab_hdr.
+ *
+ * Invariants (checked by bsa_buddy_check / bsa_slab_check)
+ *   section:  free_pages == sum over free blocks of 2^order
+ *             free_head[k] != NIL  <=>  bit k of free_mask
+ *   record:   kind != NONE  <=>  the page is the head of a block (free or allocated)
+ *   block:    a free block's buddy is never a free block of the same order (eager merge)
+ *   slab:     in_use + free == count for each slab; sum(in_use) == class in_use
+ */
+#ifndef BSA_INTERNAL_H
+#define BSA_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "bsa.h"
+
+#if defined(__GNUC__)
+#define BSA__HIDDEN __attribute__((visibility("hidden")))
+#define BSA__LIKELY(x) __builtin_expect(!!(x), 1)
+#define BSA__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define BSA__HIDDEN
+#define BSA__LIKELY(x) (x)
+#define BSA__UNLIKELY(x) (x)
+#endif
+
+#define BSA__BUDDY_MAGIC 0x42554459u /* "BUDY" */
+#define BSA__SLAB_MAGIC 0x534c4142u  /* "SLAB" */
+#define BSA__ALLOC_MAGIC 0x42534121u /* "BSA!" */
+#define BSA__SKIP_LEVELS 8
+#define BSA__NIL UINT32_MAX          /* no page: end of a free list */
+#define BSA__WORD_BITS (sizeof(uintptr_t) * 8u)
+
+/* ---- bit helpers (no libc, no division on hot paths) ---- */
+static inline unsigned bsa__ctz(uintptr_t x) { return (unsigned)__builtin_ctzl(x); }
+static inline bool bsa__is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+static inline unsigned bsa__log2(size_t x) { /* x > 0 */
+    return (unsigned)(sizeof(unsigned long) * 8u - 1u) - (unsigned)__builtin_clzl(x);
+}
+/* Smallest k with 2^k >= count; count in 1..2^BSA_MAX_ORDER. */
+static inline unsigned bsa__order_of(size_t count) {
+    return count <= 1 ? 0u : bsa__log2(count - 1) + 1u;
+}
+
+/* ---- page records ---------------------------------------------------------------
+ * 12 bytes a page (0.29% of a 4 KiB page). `info` is atomic so that lock-free lookups
+ * (bsa_free from any thread) may read it while the buddy lock holder writes other
+ * records; all accesses are relaxed: a live block's head record does not change until
+ * the block is freed, and that free happens-after the lookup in any correct program.
+ */
+enum bsa__kind {
+    BSA__KIND_NONE = 0,  /* not a block head                         */
+    BSA__KIND_FREE = 1,  /* head of a free block, on free_head[order] */
+    BSA__KIND_PAGES = 2, /* allocated by *_alloc_pages*              */
+    BSA__KIND_LARGE = 3, /* allocated by bsa_alloc for a large size  */
+    BSA__KIND_SLAB = 4,  /* allocated as a slab                      */
+};
+
+typedef struct bsa__page {
+    uint32_t next, prev;      /* free-list links (page idx), valid when kind == FREE */
+    _Atomic uint32_t info;    /* kind | order << 8                                  */
+} bsa__page_t;
+
+static inline uint32_t bsa__info(unsigned kind, unsigned order) {
+    return (uint32_t)kind | ((uint32_t)order << 8);
+}
+static inline unsigned bsa__info_kind(uint32_t info) { return info & 0xffu; }
+static inline unsigned bsa__info_order(uint32_t info) { return (info >> 8) & 0xffu; }
+
+/* ---- sections ---------------------------------------------------------------------
+ * Lives at the start of its region. Immutable once published, except the free lists
+ * and counters, which only the buddy's caller (under its lock) touches.
+ */
+typedef struct bsa__section {
+    uintptr_t region_start, region_end; /* whole region, metadata included: overlap test */
+    uintptr_t base;                     /* first managed page                            */
+    size_t pages;                       /* managed pages                                 */
+    size_t lowmem_pages;                /* pages [0, lowmem_pages) end below 4 GiB phys  */
+    size_t free_pages;
+    uint32_t free_mask;                 /* bit k: free_head[k] is not empty              */
+    uint32_t free_head[BSA_MAX_ORDER + 1];
+    unsigned levels;                    /* skip-list height of this node                 */
+    struct bsa__section *next_registered;
+    _Atomic(struct bsa__section *) skip_next[BSA__SKIP_LEVELS];
+    bsa__page_t rec[];                  /* one per managed page                          */
+} bsa__section_t;
+
+static inline uintptr_t bsa__page_addr(const bsa_buddy_t *b, const bsa__section_t *s,
+                                       size_t idx) {
+    return s->base + ((uintptr_t)idx << b->_page_shift);
+}
+static inline uint32_t bsa__rec_info(const bsa__section_t *s, size_t idx) {
+    return atomic_load_explicit(&s->rec[idx].info, memory_order_relaxed);
+}
+static inline void bsa__rec_set(bsa__section_t *s, size_t idx, unsigned kind, unsigned order) {
+    atomic_store_explicit(&s->rec[idx].info, bsa__info(kind, order), memory_order_relaxed);
+}
+
+/* section.c: layout, registration, lookup by address */
+/* BSA_OK if `region` would hold at least one managed page. Writes nothing. */
+BSA__HIDDEN bsa_status_t bsa__section_check_region(size_t page_size, void *region, size_t len);
+/* Validates (E_INVALID, E_OVERLAP), then writes the header and blank page records. */
+BSA__HIDDEN bsa_status_t bsa__section_create(bsa_buddy_t *b, void *region, size_t len,
+                                             bsa__section_t **out);
+BSA__HIDDEN void bsa__section_publish(bsa_buddy_t *b, bsa__section_t *s);
+/* Section whose managed pages contain `addr`, or NULL. Lock-free, O(log sections). */
+BSA__HIDDEN bsa__section_t *bsa__section_find(const bsa_buddy_t *b, uintptr_t addr);
+
+/* ---- buddy internals used by the global allocator ---- */
+typedef struct bsa__block {
+    bsa__section_t *sec;
+    size_t head;        /* page idx of the block head */
+    unsigned kind, order;
+} bsa__block_t;
+
+BSA__HIDDEN bsa_status_t bsa__buddy_alloc(bsa_buddy_t *b, unsigned order, size_t align,
+                                          bool lowmem, unsigned kind, void **out);
+/* Frees the block that starts at `addr` if it is live, of `kind` and of `order`. */
+BSA__HIDDEN bsa_status_t bsa__buddy_free(bsa_buddy_t *b, void *addr, unsigned kind,
+                                         unsigned order);
+/* The block containing `addr` (free or allocated). Lock-free; false if none. */
+BSA__HIDDEN bool bsa__buddy_find(const bsa_buddy_t *b, uintptr_t addr, bsa__block_t *out);
+BSA__HIDDEN bool bsa__buddy_ready(const bsa_buddy_t *b);
+/* Validates a page request: E_INVALID, or BSA_OK with *align defaulted and *order set. */
+BSA__HIDDEN bsa_status_t bsa__buddy_request(const bsa_buddy_t *b, size_t count, size_t *align,
+                                            unsigned *order);
+
+/* ---- slabs -------------------------------------------------------------------------
+ * A slab header sits at the slab start; objects begin at the class's first_offset.
+ * Bitmaps: bit i of `free_map` set = slot i free (written only by the owner; atomic so
+ * that remote freers may read it); bit i of `pending_map` set = slot i is on the remote
+ * stack (set by the pusher, cleared by the owner's drain).
+ */
+enum bsa__slab_list { BSA__LIST_PARTIAL = 0, BSA__LIST_FULL = 1, BSA__LIST_EMPTY = 2 };
+
+typedef struct bsa__slab_hdr {
+    bsa_slab_t *owner;
+    struct bsa__slab_hdr *next, *prev;
+    uint32_t cookie;        /* BSA__SLAB_MAGIC ^ low bits of the header address */
+    uint16_t size_class;
+    uint16_t list;          /* enum bsa__slab_list                               */
+    uint32_t count;         /* slots                                             */
+    uint32_t free;          /* slots whose free_map bit is set                   */
+    uint32_t words;         /* bitmap words                                      */
+    uint32_t hint;          /* no free slot below word `hint`                    */
+    _Atomic uintptr_t remote_head; /* stack of remotely freed objects, linked by 1st word */
+    _Atomic uintptr_t maps[];      /* free_map[words] then pending_map[words]          */
+} bsa__slab_hdr_t;
+
+static inline uint32_t bsa__slab_cookie(const bsa__slab_hdr_t *h) {
+    return BSA__SLAB_MAGIC ^ (uint32_t)((uintptr_t)h >> 4);
+}
+static inline size_t bsa__slab_header_bytes(uint32_t words) {
+    return sizeof(bsa__slab_hdr_t) + 2u * words * sizeof(uintptr_t);
+}
+
+typedef struct bsa__slab_geo {
+    uint32_t pages, first_offset, count;
+} bsa__slab_geo_t;
+
+/* slab_geometry.c: the one place that knows slab geometry. False for bad inputs. */
+BSA__HIDDEN bool bsa__slab_geometry(unsigned size_class, size_t page_size,
+                                    bsa__slab_geo_t *out);
+
+/* slab.c internals for the global allocator (which found `h` via page metadata). */
+BSA__HIDDEN bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out);
+BSA__HIDDEN bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
+                                           bsa_slab_pages_t *release);
+/* Slot index of `ptr` in `h`, or -1 if it is not an object start. */
+BSA__HIDDEN long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr);
+BSA__HIDDEN bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot);
+
+/* slab_remote.c */
+BSA__HIDDEN bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr);
+/* Drains every slab of the class that has pending frees; list moves included. */
+BSA__HIDDEN void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls);
+BSA__HIDDEN void bsa__slab_note_bad(bsa_slab_t *s, const void *ptr);
+
+/* ---- per-CPU state of the global allocator, carved from the first region ---- */
+typedef struct bsa__cpu {
+    _Atomic int lock;
+    bsa_slab_t slab;
+} __attribute__((aligned(64))) bsa__cpu_t;
+
+#endif /* BSA_INTERNAL_H */
