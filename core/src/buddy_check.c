@@ -109,3 +109,17 @@ bsa_status_t bsa_buddy_check(const bsa_buddy_t *b) {
             return BSA_E_CORRUPT;
     return BSA_OK;
 }
+
+bool bsa__buddy_visit(const bsa_buddy_t *b, unsigned kind, bsa__block_fn fn, void *ctx) {
+    for (const bsa__section_t *s = b->_first; s != NULL; s = s->next_registered) {
+        size_t idx = 0;
+        while (idx < s->pages) {
+            uint32_t info = bsa__rec_info(s, idx);
+            if (bsa__info_kind(info) == kind &&
+                !fn(ctx, bsa__page_addr(b, s, idx), bsa__info_order(info)))
+                return false;
+            idx += (size_t)1 << bsa__info_order(info);
+        }
+    }
+    return true;
+}

@@ -38,9 +38,18 @@
 #define BSA__SKIP_LEVELS 8
 #define BSA__NIL UINT32_MAX          /* no page: end of a free list */
 #define BSA__WORD_BITS (sizeof(uintptr_t) * 8u)
+#define BSA__WORD_SHIFT (sizeof(uintptr_t) == 8 ? 6u : 5u)
+#define BSA__SLAB_MIN_OBJECTS 16u    /* a slab spans at least this many object sizes */
 
 /* ---- bit helpers (no libc, no division on hot paths) ---- */
 static inline unsigned bsa__ctz(uintptr_t x) { return (unsigned)__builtin_ctzl(x); }
+/* Portable popcount: __builtin_popcountl may call libgcc without -mpopcnt. */
+static inline unsigned bsa__popcount(uintptr_t x) {
+    unsigned n = 0;
+    for (; x != 0; x &= x - 1u)
+        n++;
+    return n;
+}
 static inline bool bsa__is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 static inline unsigned bsa__log2(size_t x) { /* x > 0 */
     return (unsigned)(sizeof(unsigned long) * 8u - 1u) - (unsigned)__builtin_clzl(x);
@@ -129,6 +138,11 @@ BSA__HIDDEN bsa_status_t bsa__buddy_free(bsa_buddy_t *b, void *addr, unsigned ki
 /* The block containing `addr` (free or allocated). Lock-free; false if none. */
 BSA__HIDDEN bool bsa__buddy_find(const bsa_buddy_t *b, uintptr_t addr, bsa__block_t *out);
 BSA__HIDDEN bool bsa__buddy_ready(const bsa_buddy_t *b);
+/* Calls fn on every block of `kind` until it returns false (then returns false).
+ * Only on an instance that bsa_buddy_check has passed. */
+typedef bool (*bsa__block_fn)(void *ctx, uintptr_t addr, unsigned order);
+BSA__HIDDEN bool bsa__buddy_visit(const bsa_buddy_t *b, unsigned kind, bsa__block_fn fn,
+                                  void *ctx);
 /* Validates a page request: E_INVALID, or BSA_OK with *align defaulted and *order set. */
 BSA__HIDDEN bsa_status_t bsa__buddy_request(const bsa_buddy_t *b, size_t count, size_t *align,
                                             unsigned *order);
@@ -171,12 +185,20 @@ BSA__HIDDEN bool bsa__slab_geometry(unsigned size_class, size_t page_size,
                                     bsa__slab_geo_t *out);
 
 /* slab.c internals for the global allocator (which found `h` via page metadata). */
+/* Makes `base` (the class's slab size, page-aligned) a slab of `s` on the partial list. */
+BSA__HIDDEN void bsa__slab_add(bsa_slab_t *s, unsigned cls, void *base);
 BSA__HIDDEN bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out);
 BSA__HIDDEN bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
                                            bsa_slab_pages_t *release);
 /* Slot index of `ptr` in `h`, or -1 if it is not an object start. */
 BSA__HIDDEN long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr);
 BSA__HIDDEN bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot);
+BSA__HIDDEN bsa_status_t bsa__slab_put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
+                                            bsa_slab_pages_t *release);
+/* Standalone lookup: the live slab of `s` and class `cls` that `ptr` falls in, by
+ * alignment, or NULL. Reads the slab-aligned word below `ptr`: it must be readable. */
+BSA__HIDDEN bsa__slab_hdr_t *bsa__slab_header_of(const bsa_slab_t *s, unsigned cls,
+                                                 const void *ptr);
 
 /* slab_remote.c */
 BSA__HIDDEN bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr);

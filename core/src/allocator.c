@@ -1,0 +1,203 @@
+/*
+ * allocator.c - the global allocator: init, routing, and the object calls.
+ *
+ * Owns: the per-CPU array (carved from the first region), the buddy lock.
+ * Routing: size <= 2048 and align <= 2048 -> the current CPU's slab; larger -> a LARGE
+ * block of pages aligned to max(align, page size). Frees find their block through the
+ * buddy's page records (never through bytes a user could write), then the slab header.
+ * Locks: a_buddy_lock around every buddy call, cpus[i].lock around CPU i's slab, never
+ * two at once. Remote frees (owner != current CPU) take no lock at all.
+ */
+#include "allocator_internal.h"
+
+static bsa__cpu_t *cpu_of_slab(const bsa_allocator_t *a, const bsa_slab_t *s) {
+    return &a->_cpus[s->_cpu];
+}
+
+void bsa__note_bad(const bsa_allocator_t *a, const void *ptr) {
+    /* Relaxed: a statistic. */
+    atomic_fetch_add_explicit((_Atomic size_t *)&a->_bad_frees, 1, memory_order_relaxed);
+    if (a->_ops.report)
+        a->_ops.report(a->_ops.ctx, BSA_E_BAD_FREE, ptr);
+}
+
+bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region, size_t len) {
+    if (a == NULL || cfg == NULL || cfg->cpu_count == 0 || cfg->cpu_count > BSA_MAX_CPUS ||
+        (cfg->cpu_count > 1 && (cfg->ops == NULL || cfg->ops->cpu_id == NULL)) ||
+        region == NULL || (uintptr_t)region + len < (uintptr_t)region)
+        return BSA_E_INVALID;
+    uintptr_t cpus = ((uintptr_t)region + _Alignof(bsa__cpu_t) - 1u) &
+                     ~(uintptr_t)(_Alignof(bsa__cpu_t) - 1u);
+    uintptr_t rest = cpus + cfg->cpu_count * sizeof(bsa__cpu_t);
+    uintptr_t end = (uintptr_t)region + len;
+    if (rest >= end)
+        return BSA_E_INVALID;
+    /* Validate everything before writing anything: a failed init changes nothing. */
+    bsa_status_t st = bsa__section_check_region(cfg->page_size, (void *)rest, end - rest);
+    if (st != BSA_OK || bsa_slab_pages_for(0, cfg->page_size) == 0)
+        return BSA_E_INVALID;
+
+    a->_magic = 0;
+    st = bsa_buddy_init(&a->_buddy, cfg->page_size, cfg->ops, (void *)rest, end - rest);
+    if (st != BSA_OK)
+        return st;
+    a->_ops = a->_buddy._ops;
+    a->_cpu_count = cfg->cpu_count;
+    a->_cpus = (bsa__cpu_t *)cpus;
+    for (unsigned i = 0; i < cfg->cpu_count; i++) {
+        atomic_init(&a->_cpus[i].lock, 0);
+        bsa_slab_init(&a->_cpus[i].slab, cfg->page_size, i);
+        a->_cpus[i].slab._ops = &a->_ops;
+    }
+    atomic_init(&a->_buddy_lock, 0);
+    atomic_init(&a->_bad_frees, 0);
+    a->_initial_free_pages = a->_buddy._free_pages;
+    a->_magic = BSA__ALLOC_MAGIC;
+    return BSA_OK;
+}
+
+bsa_status_t bsa_add_region(bsa_allocator_t *a, void *region, size_t len) {
+    if (!bsa__ready(a))
+        return BSA_E_UNINIT;
+    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+    bsa_status_t st = bsa_buddy_add_region(&a->_buddy, region, len);
+    bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+    return st;
+}
+
+/* One buddy call under the buddy lock. */
+bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align, bool lowmem,
+                                unsigned kind, void **out) {
+    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+    bsa_status_t st = bsa__buddy_alloc(&a->_buddy, order, align, lowmem, kind, out);
+    bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+    return st;
+}
+
+bsa_status_t bsa__locked_free(bsa_allocator_t *a, void *addr, unsigned kind, unsigned order) {
+    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+    bsa_status_t st = bsa__buddy_free(&a->_buddy, addr, kind, order);
+    bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+    return st;
+}
+
+static bsa_status_t alloc_small(bsa_allocator_t *a, unsigned cls, void **out) {
+    bsa__cpu_t *cpu = bsa__current_cpu(a);
+    uintptr_t state = bsa__lock(bsa__ops(a), &cpu->lock);
+    bsa_status_t st = bsa__slab_alloc_class(&cpu->slab, cls, out);
+    bsa__unlock(bsa__ops(a), &cpu->lock, state);
+    if (BSA__LIKELY(st != BSA_NEED_PAGES))
+        return st;
+
+    /* Never two locks: fetch the slab's pages with the CPU lock dropped. Page-aligned
+     * is enough: frees find the slab through its page records, not its alignment (and
+     * a section-relative buddy cannot promise more in a section at an odd page). */
+    void *base;
+    st = bsa__locked_alloc(a, bsa__order_of(cpu->slab._cls[cls]._slab_pages),
+                           a->_buddy._page_size, false, BSA__KIND_SLAB, &base);
+    if (st != BSA_OK)
+        return st;
+    state = bsa__lock(bsa__ops(a), &cpu->lock);
+    bsa__slab_add(&cpu->slab, cls, base);
+    st = bsa__slab_alloc_class(&cpu->slab, cls, out); /* succeeds: a fresh slab is there */
+    bsa__unlock(bsa__ops(a), &cpu->lock, state);
+    return st;
+}
+
+/* Pages for a size above the slab range; E_INVALID when it cannot be a block. */
+static bsa_status_t large_order(const bsa_allocator_t *a, size_t size, unsigned *order) {
+    size_t pages = (size >> a->_buddy._page_shift) +
+                   ((size & (a->_buddy._page_size - 1u)) != 0);
+    if (pages > BSA_MAX_COUNT)
+        return BSA_E_INVALID;
+    *order = bsa__order_of(pages);
+    return BSA_OK;
+}
+
+bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out) {
+    if (BSA__UNLIKELY(!bsa__ready(a)))
+        return BSA_E_UNINIT;
+    if (align == 0)
+        align = 8;
+    if (BSA__UNLIKELY(out == NULL || !bsa__is_pow2(align)))
+        return BSA_E_INVALID;
+    int cls = bsa_size_class(size, align);
+    if (BSA__LIKELY(cls >= 0))
+        return alloc_small(a, (unsigned)cls, out);
+    unsigned order;
+    if (large_order(a, size, &order) != BSA_OK)
+        return BSA_E_INVALID;
+    if (align < a->_buddy._page_size)
+        align = a->_buddy._page_size;
+    return bsa__locked_alloc(a, order, align, false, BSA__KIND_LARGE, out);
+}
+
+/* Checked before anything in the header is trusted further. */
+bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a, const bsa__block_t *blk) {
+    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, blk->sec, blk->head);
+    if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
+        (uintptr_t)h->owner < (uintptr_t)a->_cpus ||
+        (uintptr_t)h->owner >= (uintptr_t)(a->_cpus + a->_cpu_count))
+        return NULL;
+    return h;
+}
+
+static bsa_status_t free_small(bsa_allocator_t *a, bsa__slab_hdr_t *h, void *ptr) {
+    bsa__cpu_t *owner = cpu_of_slab(a, h->owner);
+    if (owner != bsa__current_cpu(a))
+        return bsa__slab_remote_push(h, ptr);
+    bsa_slab_pages_t release;
+    uintptr_t state = bsa__lock(bsa__ops(a), &owner->lock);
+    bsa_status_t st = bsa__slab_free_in(&owner->slab, h, ptr, &release);
+    bsa__unlock(bsa__ops(a), &owner->lock, state);
+    if (st == BSA_RELEASE_PAGES)
+        st = bsa__locked_free(a, release.base, BSA__KIND_SLAB, bsa__order_of(release.pages));
+    return st;
+}
+
+/* Frees the live block or object at ptr. size_class >= 0 / order >= 0: what the caller
+ * says it allocated (bsa_free_sized); -1: unknown (bsa_free). */
+static bsa_status_t free_checked(bsa_allocator_t *a, void *ptr, int size_class, int order) {
+    bsa__block_t blk;
+    if (bsa__buddy_find(&a->_buddy, (uintptr_t)ptr, &blk)) {
+        uintptr_t head = bsa__page_addr(&a->_buddy, blk.sec, blk.head);
+        if (blk.kind == BSA__KIND_SLAB && order < 0) {
+            bsa__slab_hdr_t *h = bsa__slab_of_block(a, &blk);
+            if (h && (size_class < 0 || h->size_class == (unsigned)size_class))
+                return free_small(a, h, ptr);
+        } else if (blk.kind == BSA__KIND_LARGE && size_class < 0 && head == (uintptr_t)ptr &&
+                   (order < 0 || blk.order == (unsigned)order)) {
+            /* Re-validated under the lock: a racing double free loses there. */
+            if (bsa__locked_free(a, ptr, BSA__KIND_LARGE, blk.order) == BSA_OK)
+                return BSA_OK;
+        }
+    }
+    bsa__note_bad(a, ptr);
+    return BSA_E_BAD_FREE;
+}
+
+bsa_status_t bsa_free(bsa_allocator_t *a, void *ptr) {
+    if (BSA__UNLIKELY(!bsa__ready(a)))
+        return BSA_E_UNINIT;
+    if (ptr == NULL)
+        return BSA_OK;
+    return free_checked(a, ptr, -1, -1);
+}
+
+bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t align) {
+    if (BSA__UNLIKELY(!bsa__ready(a)))
+        return BSA_E_UNINIT;
+    if (align == 0)
+        align = 8;
+    if (!bsa__is_pow2(align))
+        return BSA_E_INVALID;
+    if (ptr == NULL)
+        return BSA_OK;
+    int cls = bsa_size_class(size, align);
+    if (cls >= 0)
+        return free_checked(a, ptr, cls, -1);
+    unsigned order;
+    if (large_order(a, size, &order) != BSA_OK)
+        return BSA_E_INVALID;
+    return free_checked(a, ptr, -1, (int)order);
+}

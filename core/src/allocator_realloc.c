@@ -1,0 +1,81 @@
+/*
+ * allocator_realloc.c - bsa_usable_size and bsa_realloc.
+ *
+ * Liveness of a slab object is read under its owner's CPU lock (the free bitmap is the
+ * owner's), plus its pending bit (an object on the remote stack is already freed).
+ */
+#include "allocator_internal.h"
+
+/* Usable bytes of the live block or object at ptr; 0 if it is not one. */
+static size_t live_size(const bsa_allocator_t *a, const void *ptr) {
+    bsa__block_t blk;
+    if (ptr == NULL || !bsa__buddy_find(&a->_buddy, (uintptr_t)ptr, &blk))
+        return 0;
+    if (blk.kind == BSA__KIND_LARGE)
+        return bsa__page_addr(&a->_buddy, blk.sec, blk.head) == (uintptr_t)ptr
+                   ? (size_t)1 << (blk.order + a->_buddy._page_shift)
+                   : 0;
+    if (blk.kind != BSA__KIND_SLAB)
+        return 0;
+    bsa__slab_hdr_t *h = bsa__slab_of_block(a, &blk);
+    long slot = h ? bsa__slab_slot(h, ptr) : -1;
+    if (slot < 0)
+        return 0;
+    bsa__cpu_t *owner = &a->_cpus[h->owner->_cpu];
+    uintptr_t state = bsa__lock(bsa__ops(a), &owner->lock);
+    uintptr_t bit = (uintptr_t)1 << ((uint32_t)slot & (BSA__WORD_BITS - 1u));
+    bool pending = atomic_load_explicit(&h->maps[h->words + ((uint32_t)slot >> BSA__WORD_SHIFT)],
+                                        memory_order_relaxed) & bit;
+    bool live = !pending && !bsa__slab_slot_free(h, (uint32_t)slot);
+    bsa__unlock(bsa__ops(a), &owner->lock, state);
+    return live ? bsa_size_class_bytes(h->size_class) : 0;
+}
+
+size_t bsa_usable_size(const bsa_allocator_t *a, const void *ptr) {
+    return bsa__ready(a) ? live_size(a, ptr) : 0;
+}
+
+/* Byte copy the compiler may not turn into a memcpy call (the core has no libc). */
+static void copy_bytes(void *dst, const void *src, size_t n) {
+    uintptr_t *dw = dst;
+    const uintptr_t *sw = src;
+    size_t words = n / sizeof(uintptr_t);
+    for (size_t i = 0; i < words; i++)
+        dw[i] = sw[i];
+    unsigned char *db = (unsigned char *)(dw + words);
+    const unsigned char *sb = (const unsigned char *)(sw + words);
+    for (size_t i = 0; i < n % sizeof(uintptr_t); i++)
+        db[i] = sb[i];
+}
+
+bsa_status_t bsa_realloc(bsa_allocator_t *a, void *ptr, size_t new_size, size_t align,
+                         void **out) {
+    if (!bsa__ready(a))
+        return BSA_E_UNINIT;
+    if (out == NULL || (align != 0 && !bsa__is_pow2(align)))
+        return BSA_E_INVALID;
+    if (ptr == NULL)
+        return bsa_alloc(a, new_size, align, out);
+    size_t old = live_size(a, ptr);
+    if (old == 0) {
+        bsa__note_bad(a, ptr);
+        return BSA_E_BAD_FREE;
+    }
+    if (new_size == 0) {
+        *out = NULL;
+        return bsa_free(a, ptr);
+    }
+    size_t want_align = align ? align : 8;
+    if (new_size <= old && ((uintptr_t)ptr & (want_align - 1u)) == 0) {
+        *out = ptr; /* already fits: stay in place */
+        return BSA_OK;
+    }
+    void *fresh;
+    bsa_status_t st = bsa_alloc(a, new_size, align, &fresh);
+    if (st != BSA_OK)
+        return st; /* the old block is untouched and still live */
+    copy_bytes(fresh, ptr, old < new_size ? old : new_size);
+    (void)bsa_free(a, ptr);
+    *out = fresh;
+    return BSA_OK;
+}

@@ -1,0 +1,95 @@
+/*
+ * allocator_stats.c - bsa_stats and bsa_check for the global allocator.
+ *
+ * Each structure is read under its own lock, one lock at a time, so the figures of a
+ * busy allocator are each exact but not one snapshot; on a quiet allocator they agree.
+ * bsa_check's cross-checks (slab blocks in the buddy == slabs on the CPUs' lists) assume
+ * a quiet allocator, as the fuzzers and the end of every stress run have.
+ */
+#include "allocator_internal.h"
+
+bsa_status_t bsa_stats(const bsa_allocator_t *a, bsa_stats_t *out) {
+    if (!bsa__ready(a))
+        return BSA_E_UNINIT;
+    if (out == NULL)
+        return BSA_E_INVALID;
+    const bsa_buddy_t *b = &a->_buddy;
+    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+    out->total_pages = b->_total_pages;
+    out->free_pages = b->_free_pages;
+    for (unsigned k = 0; k <= BSA_MAX_ORDER; k++)
+        out->free_blocks[k] = b->_free_blocks[k];
+    bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+    out->managed_bytes = out->total_pages << b->_page_shift;
+    out->allocated_bytes = (out->total_pages - out->free_pages) << b->_page_shift;
+
+    uint64_t bad = atomic_load_explicit((_Atomic size_t *)&a->_bad_frees, memory_order_relaxed);
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
+        bsa_class_stats_t *cs = &out->classes[k];
+        cs->object_size = bsa_size_class_bytes(k);
+        cs->slabs = cs->capacity = cs->live = cs->remote_pending = 0;
+    }
+    for (unsigned i = 0; i < a->_cpu_count; i++) {
+        bsa__cpu_t *cpu = &a->_cpus[i];
+        state = bsa__lock(bsa__ops(a), &cpu->lock);
+        for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
+            bsa_class_stats_t *cs = &out->classes[k];
+            cs->slabs += bsa_slab_count(&cpu->slab, k);
+            cs->capacity += bsa_slab_count(&cpu->slab, k) * cpu->slab._cls[k]._count;
+            cs->live += bsa_slab_live(&cpu->slab, k);
+            cs->remote_pending += bsa_slab_remote_pending(&cpu->slab, k);
+        }
+        bad += bsa_slab_bad_frees(&cpu->slab);
+        bsa__unlock(bsa__ops(a), &cpu->lock, state);
+    }
+    out->bad_frees = bad;
+    return BSA_OK;
+}
+
+typedef struct slab_census {
+    const bsa_allocator_t *a;
+    size_t slabs;
+} slab_census_t;
+
+/* One SLAB block of the buddy: its header must be a live slab of one of our CPUs, of a
+ * class whose geometry has exactly this many pages. */
+static bool census_block(void *ctx, uintptr_t addr, unsigned order) {
+    slab_census_t *census = ctx;
+    const bsa__slab_hdr_t *h = (const bsa__slab_hdr_t *)addr;
+    const bsa__cpu_t *cpus = census->a->_cpus;
+    if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
+        (uintptr_t)h->owner < (uintptr_t)cpus ||
+        (uintptr_t)h->owner >= (uintptr_t)(cpus + census->a->_cpu_count) ||
+        &cpus[h->owner->_cpu].slab != h->owner ||
+        bsa__order_of(h->owner->_cls[h->size_class]._slab_pages) != order)
+        return false;
+    census->slabs++;
+    return true;
+}
+
+bsa_status_t bsa_check(const bsa_allocator_t *a) {
+    if (!bsa__ready(a))
+        return BSA_E_UNINIT;
+    if (a->_cpu_count == 0 || a->_cpu_count > BSA_MAX_CPUS)
+        return BSA_E_CORRUPT;
+    slab_census_t census = {a, 0};
+    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+    bsa_status_t st = bsa_buddy_check(&a->_buddy);
+    if (st == BSA_OK && !bsa__buddy_visit(&a->_buddy, BSA__KIND_SLAB, census_block, &census))
+        st = BSA_E_CORRUPT;
+    bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+    if (st != BSA_OK)
+        return BSA_E_CORRUPT;
+
+    size_t listed = 0;
+    for (unsigned i = 0; i < a->_cpu_count && st == BSA_OK; i++) {
+        bsa__cpu_t *cpu = &a->_cpus[i];
+        state = bsa__lock(bsa__ops(a), &cpu->lock);
+        if (cpu->slab._cpu != i || bsa_slab_check(&cpu->slab) != BSA_OK)
+            st = BSA_E_CORRUPT;
+        for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++)
+            listed += bsa_slab_count(&cpu->slab, k);
+        bsa__unlock(bsa__ops(a), &cpu->lock, state);
+    }
+    return st == BSA_OK && listed == census.slabs ? BSA_OK : BSA_E_CORRUPT;
+}

@@ -1,0 +1,319 @@
+/*
+ * slab.c - one CPU's object allocator: slab lists, slot bitmaps, the NEED/RELEASE
+ * protocol with whoever owns the pages.
+ *
+ * Owns: per class, the partial / full / empty lists and the counters in bsa__slab_class_t.
+ * Invariants: a slab is on exactly one list, the one its `list` field names; full slabs
+ * have free == 0; the empty list holds at most one slab, with free == count (a fully
+ * free slab may also sit on partial after a drain, ready for the next allocation).
+ * Locks: none here. Everything but remote frees (slab_remote.c) runs on the owner, which
+ * the global allocator serialises with the CPU's lock.
+ */
+#include "internal.h"
+
+static uint32_t word_of(uint32_t slot) { return slot >> BSA__WORD_SHIFT; }
+static uintptr_t bit_of(uint32_t slot) { return (uintptr_t)1 << (slot & (BSA__WORD_BITS - 1u)); }
+
+static bsa__slab_hdr_t **list_head(bsa__slab_class_t *c, unsigned list) {
+    return list == BSA__LIST_PARTIAL ? &c->_partial
+           : list == BSA__LIST_FULL  ? &c->_full
+                                     : &c->_empty;
+}
+
+static void list_unlink(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        *list_head(c, h->list) = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    h->next = h->prev = NULL;
+}
+
+static void list_push(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
+    bsa__slab_hdr_t **head = list_head(c, list);
+    h->list = (uint16_t)list;
+    h->prev = NULL;
+    h->next = *head;
+    if (*head)
+        (*head)->prev = h;
+    *head = h;
+}
+
+static void list_move(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
+    list_unlink(c, h);
+    list_push(c, h, list);
+}
+
+static bool slab_ready(const bsa_slab_t *s) { return s != NULL && s->_magic == BSA__SLAB_MAGIC; }
+
+bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
+    bsa__slab_geo_t g;
+    if (s == NULL || !bsa__slab_geometry(0, page_size, &g))
+        return BSA_E_INVALID;
+    s->_magic = 0;
+    s->_cpu = cpu;
+    s->_page_size = page_size;
+    s->_ops = NULL;
+    atomic_init(&s->_bad_frees, 0);
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
+        bsa__slab_class_t *c = &s->_cls[k];
+        bsa__slab_geometry(k, page_size, &g);
+        c->_partial = c->_full = c->_empty = NULL;
+        c->_slabs = c->_in_use = 0;
+        atomic_init(&c->_remote_pending, 0);
+        c->_slab_pages = g.pages;
+        c->_first_offset = g.first_offset;
+        c->_count = g.count;
+    }
+    s->_magic = BSA__SLAB_MAGIC;
+    return BSA_OK;
+}
+
+/* Lowest free slot of a slab that has one. free_map is written only here and in frees
+ * on the owner, so relaxed load + store (no read-modify-write) is enough. */
+static uint32_t take_slot(bsa__slab_hdr_t *h) {
+    for (uint32_t w = h->hint;; w++) {
+        uintptr_t v = atomic_load_explicit(&h->maps[w], memory_order_relaxed);
+        if (v != 0) {
+            atomic_store_explicit(&h->maps[w], v & (v - 1u), memory_order_relaxed);
+            h->hint = w;
+            h->free--;
+            return (w << BSA__WORD_SHIFT) + bsa__ctz(v);
+        }
+    }
+}
+
+bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out) {
+    bsa__slab_class_t *c = &s->_cls[cls];
+    /* Relaxed: a hint only; a push we miss now is seen by a later call. */
+    if (BSA__UNLIKELY(atomic_load_explicit(&c->_remote_pending, memory_order_relaxed) != 0))
+        bsa__slab_drain_class(s, cls);
+    bsa__slab_hdr_t *h = c->_partial;
+    if (BSA__UNLIKELY(h == NULL)) {
+        h = c->_empty;
+        if (h == NULL)
+            return BSA_NEED_PAGES;
+        list_move(c, h, BSA__LIST_PARTIAL);
+    }
+    uint32_t slot = take_slot(h);
+    c->_in_use++;
+    if (h->free == 0)
+        list_move(c, h, BSA__LIST_FULL);
+    *out = (char *)h + c->_first_offset + ((size_t)slot << (cls + 3u));
+    return BSA_OK;
+}
+
+bsa_status_t bsa_slab_alloc(bsa_slab_t *s, size_t size, size_t align, void **out,
+                            bsa_slab_pages_t *need) {
+    if (!slab_ready(s))
+        return BSA_E_UNINIT;
+    int cls = bsa_size_class(size, align);
+    if (out == NULL || need == NULL || cls < 0)
+        return BSA_E_INVALID;
+    bsa_status_t st = bsa__slab_alloc_class(s, (unsigned)cls, out);
+    if (st == BSA_NEED_PAGES) {
+        need->size_class = (unsigned)cls;
+        need->base = NULL;
+        need->pages = s->_cls[cls]._slab_pages;
+    }
+    return st;
+}
+
+static size_t slab_bytes(const bsa_slab_t *s, unsigned cls) {
+    return (size_t)s->_cls[cls]._slab_pages * s->_page_size;
+}
+
+static bool is_live_slab(const bsa__slab_hdr_t *h) { return h->cookie == bsa__slab_cookie(h); }
+
+void bsa__slab_add(bsa_slab_t *s, unsigned cls, void *base) {
+    bsa__slab_class_t *c = &s->_cls[cls];
+    bsa__slab_hdr_t *h = base;
+    h->owner = s;
+    h->size_class = (uint16_t)cls;
+    h->count = c->_count;
+    h->free = c->_count;
+    h->words = (c->_count + (uint32_t)BSA__WORD_BITS - 1u) >> BSA__WORD_SHIFT;
+    h->hint = 0;
+    atomic_init(&h->remote_head, 0);
+    for (uint32_t w = 0; w < h->words; w++) {
+        uint32_t left = c->_count - (w << BSA__WORD_SHIFT);
+        uintptr_t ones = left >= BSA__WORD_BITS ? ~(uintptr_t)0 : bit_of(left) - 1u;
+        atomic_init(&h->maps[w], ones);
+        atomic_init(&h->maps[h->words + w], 0);
+    }
+    h->cookie = bsa__slab_cookie(h);
+    c->_slabs++;
+    list_push(c, h, BSA__LIST_PARTIAL);
+}
+
+bsa_status_t bsa_slab_add_slab(bsa_slab_t *s, unsigned size_class, void *base, size_t bytes) {
+    if (!slab_ready(s))
+        return BSA_E_UNINIT;
+    /* Standalone slabs are found by alignment (bsa__slab_header_of), hence the check. */
+    if (size_class >= BSA_SIZE_CLASS_COUNT || base == NULL ||
+        bytes != slab_bytes(s, size_class) || ((uintptr_t)base & (bytes - 1u)) != 0)
+        return BSA_E_INVALID;
+    const bsa__slab_hdr_t *h = base;
+    if (is_live_slab(h) && h->owner == s)
+        return BSA_E_INVALID; /* the same slab added twice */
+    bsa__slab_add(s, size_class, base);
+    return BSA_OK;
+}
+
+long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
+    const bsa__slab_class_t *c = &h->owner->_cls[h->size_class];
+    uintptr_t off = (uintptr_t)ptr - (uintptr_t)h - c->_first_offset;
+    if ((uintptr_t)ptr < (uintptr_t)h + c->_first_offset ||
+        (off & ((8u << h->size_class) - 1u)) != 0)
+        return -1;
+    uintptr_t slot = off >> (h->size_class + 3u);
+    return slot < h->count ? (long)slot : -1;
+}
+
+bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot) {
+    uintptr_t v = atomic_load_explicit(&((bsa__slab_hdr_t *)h)->maps[word_of(slot)],
+                                       memory_order_relaxed);
+    return (v & bit_of(slot)) != 0;
+}
+
+/* A slab just became fully free: cache it, or hand it back when one is cached. */
+static bsa_status_t slab_emptied(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+                                 bsa_slab_pages_t *release) {
+    if (c->_empty == NULL) {
+        list_move(c, h, BSA__LIST_EMPTY);
+        return BSA_OK;
+    }
+    list_unlink(c, h);
+    c->_slabs--;
+    h->cookie = 0; /* a stale header must never pass for a live one */
+    release->size_class = h->size_class;
+    release->base = h;
+    release->pages = c->_slab_pages;
+    (void)s;
+    return BSA_RELEASE_PAGES;
+}
+
+/* Returns a freed slot to its slab and moves the slab between lists. `release` NULL:
+ * the caller cannot give pages back now (a drain). */
+bsa_status_t bsa__slab_put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
+                                bsa_slab_pages_t *release) {
+    bsa__slab_class_t *c = &s->_cls[h->size_class];
+    _Atomic uintptr_t *word = &h->maps[word_of(slot)];
+    uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
+    atomic_store_explicit(word, v | bit_of(slot), memory_order_relaxed);
+    if (word_of(slot) < h->hint)
+        h->hint = word_of(slot);
+    h->free++;
+    c->_in_use--;
+    if (h->free == h->count && h->list != BSA__LIST_EMPTY) {
+        if (release)
+            return slab_emptied(s, c, h, release);
+        /* A drain cannot hand pages back: cache the slab, or keep it on partial where
+         * the next allocation uses it and bsa_slab_reclaim finds it. */
+        list_move(c, h, c->_empty == NULL ? BSA__LIST_EMPTY : BSA__LIST_PARTIAL);
+        return BSA_OK;
+    }
+    if (h->list == BSA__LIST_FULL)
+        list_move(c, h, BSA__LIST_PARTIAL);
+    return BSA_OK;
+}
+
+bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
+                               bsa_slab_pages_t *release) {
+    long slot = bsa__slab_slot(h, ptr);
+    if (slot < 0) {
+        bsa__slab_note_bad(s, ptr);
+        return BSA_E_BAD_FREE;
+    }
+    /* A pending remote free of this very object makes this free a double free: drain
+     * first so the bitmap tells the truth. */
+    if (atomic_load_explicit(&s->_cls[h->size_class]._remote_pending, memory_order_relaxed))
+        bsa__slab_drain_class(s, h->size_class);
+    if (bsa__slab_slot_free(h, (uint32_t)slot)) {
+        bsa__slab_note_bad(s, ptr);
+        return BSA_E_BAD_FREE;
+    }
+    return bsa__slab_put_slot(s, h, (uint32_t)slot, release);
+}
+
+/* The slab of `ptr` for a class, found by alignment and verified by its header. */
+bsa__slab_hdr_t *bsa__slab_header_of(const bsa_slab_t *s, unsigned cls, const void *ptr) {
+    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)((uintptr_t)ptr & ~(slab_bytes(s, cls) - 1u));
+    if (!is_live_slab(h) || h->owner != s || h->size_class != cls)
+        return NULL;
+    return h;
+}
+
+bsa_status_t bsa_slab_free(bsa_slab_t *s, void *ptr, size_t size, size_t align,
+                           bsa_slab_pages_t *release) {
+    if (!slab_ready(s))
+        return BSA_E_UNINIT;
+    int cls = bsa_size_class(size, align);
+    if (release == NULL || cls < 0)
+        return BSA_E_INVALID;
+    bsa__slab_hdr_t *h = ptr ? bsa__slab_header_of(s, (unsigned)cls, ptr) : NULL;
+    if (h == NULL) {
+        bsa__slab_note_bad(s, ptr);
+        return BSA_E_BAD_FREE;
+    }
+    return bsa__slab_free_in(s, h, ptr, release);
+}
+
+/* A fully free slab on the empty or partial list, or NULL. */
+static bsa__slab_hdr_t *find_empty(bsa__slab_class_t *c) {
+    if (c->_empty)
+        return c->_empty;
+    for (bsa__slab_hdr_t *h = c->_partial; h != NULL; h = h->next)
+        if (h->free == h->count)
+            return h;
+    return NULL;
+}
+
+bsa_status_t bsa_slab_reclaim(bsa_slab_t *s, bsa_slab_pages_t *release) {
+    if (!slab_ready(s))
+        return BSA_E_UNINIT;
+    if (release == NULL)
+        return BSA_E_INVALID;
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
+        bsa__slab_class_t *c = &s->_cls[k];
+        bsa__slab_drain_class(s, k);
+        bsa__slab_hdr_t *h = find_empty(c);
+        if (h) {
+            list_unlink(c, h);
+            c->_slabs--;
+            h->cookie = 0;
+            release->size_class = k;
+            release->base = h;
+            release->pages = c->_slab_pages;
+            return BSA_RELEASE_PAGES;
+        }
+    }
+    return BSA_OK;
+}
+
+size_t bsa_slab_live(const bsa_slab_t *s, unsigned size_class) {
+    if (!slab_ready(s) || size_class >= BSA_SIZE_CLASS_COUNT)
+        return 0;
+    size_t used = s->_cls[size_class]._in_use;
+    size_t pending = bsa_slab_remote_pending(s, size_class);
+    return used > pending ? used - pending : 0;
+}
+
+size_t bsa_slab_count(const bsa_slab_t *s, unsigned size_class) {
+    return slab_ready(s) && size_class < BSA_SIZE_CLASS_COUNT ? s->_cls[size_class]._slabs : 0;
+}
+
+size_t bsa_slab_remote_pending(const bsa_slab_t *s, unsigned size_class) {
+    if (!slab_ready(s) || size_class >= BSA_SIZE_CLASS_COUNT)
+        return 0;
+    /* Relaxed: a statistic, exact once the pushers are quiet. */
+    return atomic_load_explicit((_Atomic size_t *)&s->_cls[size_class]._remote_pending,
+                                memory_order_relaxed);
+}
+
+uint64_t bsa_slab_bad_frees(const bsa_slab_t *s) {
+    return slab_ready(s) ? atomic_load_explicit((_Atomic size_t *)&s->_bad_frees,
+                                                memory_order_relaxed)
+                         : 0;
+}

@@ -1,0 +1,69 @@
+/*
+ * slab_check.c - bsa_slab_check: every slab list, header and bitmap of one CPU's slabs.
+ *
+ * Owner only (the global allocator holds the CPU lock). Walks are bounded by the class's
+ * slab count, so a corrupted list gives BSA_E_CORRUPT rather than a hang. Pending bits
+ * are only read: remote freers may set them at any time.
+ */
+#include "internal.h"
+
+static bool check_bitmap(const bsa__slab_hdr_t *h) {
+    uint32_t free = 0;
+    for (uint32_t w = 0; w < h->words; w++) {
+        uintptr_t v = atomic_load_explicit((_Atomic uintptr_t *)&h->maps[w],
+                                           memory_order_relaxed);
+        uint32_t first_slot = w << BSA__WORD_SHIFT;
+        if (h->count - first_slot < BSA__WORD_BITS &&
+            (v >> (h->count - first_slot)) != 0)
+            return false; /* a bit beyond the last slot */
+        if (v != 0 && w < h->hint)
+            return false; /* the hint promises no free slot below it */
+        free += bsa__popcount(v);
+    }
+    return free == h->free;
+}
+
+static bool check_header(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigned cls,
+                         const bsa__slab_hdr_t *h, unsigned list) {
+    if (h->cookie != bsa__slab_cookie(h) || h->owner != s || h->size_class != cls ||
+        h->list != list || h->count != c->_count ||
+        h->words != (c->_count + (uint32_t)BSA__WORD_BITS - 1u) >> BSA__WORD_SHIFT ||
+        h->free > h->count ||
+        ((uintptr_t)h & (s->_page_size - 1u)) != 0)
+        return false;
+    if ((list == BSA__LIST_FULL && h->free != 0) ||
+        (list == BSA__LIST_EMPTY && h->free != h->count) ||
+        (list == BSA__LIST_PARTIAL && h->free == 0))
+        return false;
+    return check_bitmap(h);
+}
+
+static bool check_list(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigned cls,
+                       const bsa__slab_hdr_t *h, unsigned list, size_t *slabs, size_t *used) {
+    const bsa__slab_hdr_t *prev = NULL;
+    for (; h != NULL; prev = h, h = h->next) {
+        if (++*slabs > c->_slabs || h->prev != prev || !check_header(s, c, cls, h, list))
+            return false;
+        *used += h->count - h->free;
+    }
+    return true;
+}
+
+bsa_status_t bsa_slab_check(const bsa_slab_t *s) {
+    if (s == NULL || s->_magic != BSA__SLAB_MAGIC)
+        return BSA_E_UNINIT;
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
+        const bsa__slab_class_t *c = &s->_cls[k];
+        bsa__slab_geo_t g;
+        size_t slabs = 0, used = 0;
+        if (!bsa__slab_geometry(k, s->_page_size, &g) || g.count != c->_count ||
+            g.pages != c->_slab_pages || g.first_offset != c->_first_offset ||
+            (c->_empty && c->_empty->next) ||
+            !check_list(s, c, k, c->_partial, BSA__LIST_PARTIAL, &slabs, &used) ||
+            !check_list(s, c, k, c->_full, BSA__LIST_FULL, &slabs, &used) ||
+            !check_list(s, c, k, c->_empty, BSA__LIST_EMPTY, &slabs, &used) ||
+            slabs != c->_slabs || used != c->_in_use)
+            return BSA_E_CORRUPT;
+    }
+    return BSA_OK;
+}

@@ -1,0 +1,126 @@
+/*
+ * slab_remote.c - lock-free frees from other CPUs and the owner's drain.
+ *
+ * A remote freer claims the object's bit in the slab's pending_map (fetch_or), so an
+ * object can be on the stack at most once: a second remote free of it is refused at
+ * once instead of turning the stack into a cycle. It then pushes the object onto
+ * remote_head with a CAS, linking through the object's first word. The owner takes the
+ * whole stack with one exchange (single consumer: no ABA), returns each slot to the
+ * bitmap and clears its pending bit. The walk is bounded by the slab's slot count.
+ * Locks: none. The drain runs on the owner (under its CPU lock in the global allocator).
+ */
+#include "internal.h"
+
+static uint32_t word_of(uint32_t slot) { return slot >> BSA__WORD_SHIFT; }
+static uintptr_t bit_of(uint32_t slot) { return (uintptr_t)1 << (slot & (BSA__WORD_BITS - 1u)); }
+
+void bsa__slab_note_bad(bsa_slab_t *s, const void *ptr) {
+    /* Relaxed: a statistic; nothing is published through it. */
+    atomic_fetch_add_explicit(&s->_bad_frees, 1, memory_order_relaxed);
+    if (s->_ops && s->_ops->report)
+        s->_ops->report(s->_ops->ctx, BSA_E_BAD_FREE, ptr);
+}
+
+bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr) {
+    bsa_slab_t *owner = h->owner;
+    long slot = bsa__slab_slot(h, ptr);
+    if (slot < 0) {
+        bsa__slab_note_bad(owner, ptr);
+        return BSA_E_BAD_FREE;
+    }
+    _Atomic uintptr_t *pending = &h->maps[h->words + word_of((uint32_t)slot)];
+    uintptr_t bit = bit_of((uint32_t)slot);
+    /* Acquire pairs with the drain's release clear: the drain's read of the object's
+     * link happens before our write of it below. */
+    if (atomic_fetch_or_explicit(pending, bit, memory_order_acquire) & bit) {
+        bsa__slab_note_bad(owner, ptr); /* already on the stack */
+        return BSA_E_BAD_FREE;
+    }
+    /* A live object's bit was cleared by its allocation, which happened before whoever
+     * hands us the pointer got it; a set bit can only mean "already free". */
+    if (bsa__slab_slot_free(h, (uint32_t)slot)) {
+        atomic_fetch_and_explicit(pending, ~bit, memory_order_relaxed);
+        bsa__slab_note_bad(owner, ptr);
+        return BSA_E_BAD_FREE;
+    }
+    /* Relaxed: ordered before the release CAS below, so a drain that takes this object
+     * also sees this increment before it subtracts. */
+    atomic_fetch_add_explicit(&owner->_cls[h->size_class]._remote_pending, 1,
+                              memory_order_relaxed);
+    uintptr_t head = atomic_load_explicit(&h->remote_head, memory_order_relaxed);
+    do {
+        *(uintptr_t *)ptr = head;
+        /* Release: the owner's acquire exchange then sees the link written above. */
+    } while (!atomic_compare_exchange_weak_explicit(&h->remote_head, &head, (uintptr_t)ptr,
+                                                    memory_order_release,
+                                                    memory_order_relaxed));
+    return BSA_OK;
+}
+
+/* Owner only. Returns slots of every remotely freed object of `h` to its bitmap. */
+static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
+    if (atomic_load_explicit(&h->remote_head, memory_order_relaxed) == 0)
+        return;
+    /* Acquire: pairs with the pushers' release CAS (links and counter visible). */
+    uintptr_t top = atomic_exchange_explicit(&h->remote_head, 0, memory_order_acquire);
+    size_t taken = 0;
+    while (top != 0 && taken < h->count) {
+        void *obj = (void *)top;
+        top = *(uintptr_t *)obj; /* read the link before the slot can be pushed again */
+        taken++;
+        long slot = bsa__slab_slot(h, obj);
+        if (slot < 0 || bsa__slab_slot_free(h, (uint32_t)slot)) {
+            bsa__slab_note_bad(s, obj); /* cannot happen unless memory was corrupted */
+            continue;
+        }
+        /* Release: our read of the link above happens before a re-push writes it. */
+        atomic_fetch_and_explicit(&h->maps[h->words + word_of((uint32_t)slot)],
+                                  ~bit_of((uint32_t)slot), memory_order_release);
+        (void)bsa__slab_put_slot(s, h, (uint32_t)slot, NULL);
+    }
+    if (top != 0)
+        bsa__slab_note_bad(s, (void *)top); /* longer than the slab: a corrupted link */
+    atomic_fetch_sub_explicit(&s->_cls[h->size_class]._remote_pending, taken,
+                              memory_order_relaxed);
+}
+
+static void drain_list(bsa_slab_t *s, bsa__slab_hdr_t *h) {
+    while (h != NULL) {
+        bsa__slab_hdr_t *next = h->next; /* drain_slab may move h to another list */
+        drain_slab(s, h);
+        h = next;
+    }
+}
+
+void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls) {
+    bsa__slab_class_t *c = &s->_cls[cls];
+    if (atomic_load_explicit(&c->_remote_pending, memory_order_relaxed) == 0)
+        return;
+    /* Full slabs first: they are the ones a remote free turns back into partial ones.
+     * A slab moved from full to partial lands at the partial head and is drained again
+     * (a no-op); list links are only rewritten by the owner, which is us. */
+    drain_list(s, c->_full);
+    drain_list(s, c->_partial);
+}
+
+bsa_status_t bsa_slab_remote_free(void *ptr, size_t size, size_t align) {
+    int cls = bsa_size_class(size, align);
+    if (cls < 0)
+        return BSA_E_INVALID;
+    if (ptr == NULL)
+        return BSA_E_BAD_FREE;
+    /* The owner is unknown, and so is its page size: try each slab size this class can
+     * have, smallest first. Each candidate header lies inside the slab that holds ptr,
+     * so every read stays inside memory the slab allocator was given. */
+    size_t bytes = ((size_t)8 << cls) * BSA__SLAB_MIN_OBJECTS;
+    if (bytes < BSA_MIN_PAGE_SIZE)
+        bytes = BSA_MIN_PAGE_SIZE;
+    for (; bytes <= BSA_MAX_PAGE_SIZE; bytes <<= 1) {
+        bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)((uintptr_t)ptr & ~(bytes - 1u));
+        if (h->cookie == bsa__slab_cookie(h) && h->size_class == (unsigned)cls &&
+            h->owner != NULL && h->owner->_magic == BSA__SLAB_MAGIC &&
+            (size_t)h->owner->_cls[cls]._slab_pages * h->owner->_page_size == bytes)
+            return bsa__slab_remote_push(h, ptr);
+    }
+    return BSA_E_BAD_FREE;
+}
