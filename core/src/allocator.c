@@ -22,7 +22,8 @@ void bsa__note_bad(const bsa_allocator_t *a, const void *ptr) {
 }
 
 bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region, size_t len) {
-    if (a == NULL || cfg == NULL || cfg->cpu_count == 0 || cfg->cpu_count > BSA_MAX_CPUS ||
+    if (a == NULL || cfg == NULL || bsa_slab_pages_for(0, cfg->page_size) == 0 ||
+        cfg->cpu_count == 0 || cfg->cpu_count > BSA_MAX_CPUS ||
         (cfg->cpu_count > 1 && (cfg->ops == NULL || cfg->ops->cpu_id == NULL)) ||
         region == NULL || (uintptr_t)region + len < (uintptr_t)region)
         return BSA_E_INVALID;
@@ -30,11 +31,11 @@ bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region,
                      ~(uintptr_t)(_Alignof(bsa__cpu_t) - 1u);
     uintptr_t rest = cpus + cfg->cpu_count * sizeof(bsa__cpu_t);
     uintptr_t end = (uintptr_t)region + len;
-    if (rest >= end)
+    if (cpus < (uintptr_t)region || rest >= end)
         return BSA_E_INVALID;
     /* Validate everything before writing anything: a failed init changes nothing. */
     bsa_status_t st = bsa__section_check_region(cfg->page_size, (void *)rest, end - rest);
-    if (st != BSA_OK || bsa_slab_pages_for(0, cfg->page_size) == 0)
+    if (st != BSA_OK)
         return BSA_E_INVALID;
 
     a->_magic = 0;

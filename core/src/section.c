@@ -32,6 +32,8 @@ static bsa_status_t section_layout(void *region, size_t len, size_t page_size,
         return BSA_E_INVALID;
     uintptr_t end = start + len;
     uintptr_t header = align_up(start, _Alignof(bsa__section_t));
+    if (header < start || header >= end)
+        return BSA_E_INVALID; /* wrapped at the top of the address space, or no room */
     /* Page-rounding may cost up to one page beyond the estimate; the loop corrects it. */
     size_t room = header + sizeof(bsa__section_t) + page_size < end
                       ? (size_t)(end - header - sizeof(bsa__section_t))
