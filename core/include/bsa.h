@@ -26,6 +26,14 @@ extern "C" {
 #define BSA__ATOMIC(T) _Atomic(T)
 #endif
 
+/* Public functions keep default visibility even when the core is built with
+ * -fvisibility=hidden (internal bsa__ symbols stay hidden), so a shared build works. */
+#if defined(__GNUC__)
+#define BSA_API __attribute__((visibility("default")))
+#else
+#define BSA_API
+#endif
+
 #define BSA_VERSION_MAJOR 0
 #define BSA_VERSION_MINOR 1
 #define BSA_VERSION_PATCH 0
@@ -54,7 +62,7 @@ typedef enum bsa_status {
 } bsa_status_t;
 
 /* "BSA_E_NOMEM", ...; "BSA_UNKNOWN_STATUS" for a value outside the enum. Never NULL. */
-const char *bsa_status_name(bsa_status_t s);
+BSA_API const char *bsa_status_name(bsa_status_t s);
 
 /* ------------------------------------------------------------------------------------
  * Platform hooks. Build with designated initializers; NULL means the built-in default.
@@ -106,27 +114,27 @@ typedef struct bsa_section_info {
 
 /* O(1) + O(region pages) to write page metadata. E_INVALID: page size not a power of
  * two in 4096..65536, NULL region, or not one whole page left after the metadata. */
-bsa_status_t bsa_buddy_init(bsa_buddy_t *b, size_t page_size, const bsa_ops_t *ops,
+BSA_API bsa_status_t bsa_buddy_init(bsa_buddy_t *b, size_t page_size, const bsa_ops_t *ops,
                             void *region, size_t len);
 /* As init's region; E_OVERLAP if it overlaps a region already added (touching is fine). */
-bsa_status_t bsa_buddy_add_region(bsa_buddy_t *b, void *region, size_t len);
+BSA_API bsa_status_t bsa_buddy_add_region(bsa_buddy_t *b, void *region, size_t len);
 /* 2^k pages, k = ceil(log2(count)), at an address that is a multiple of `align`
  * (0: page size). Succeeds whenever such a buddy-aligned free run exists. O(orders) for
  * the default alignment, O(free blocks) for larger ones. */
-bsa_status_t bsa_buddy_alloc_pages(bsa_buddy_t *b, size_t count, size_t align, void **out);
+BSA_API bsa_status_t bsa_buddy_alloc_pages(bsa_buddy_t *b, size_t count, size_t align, void **out);
 /* As alloc_pages, and the block's physical end is <= BSA_DMA32_LIMIT. */
-bsa_status_t bsa_buddy_alloc_pages_lowmem(bsa_buddy_t *b, size_t count, size_t align,
+BSA_API bsa_status_t bsa_buddy_alloc_pages_lowmem(bsa_buddy_t *b, size_t count, size_t align,
                                           void **out);
 /* E_BAD_FREE unless `addr` is the start of a live block and `count` rounds to its order. */
-bsa_status_t bsa_buddy_free_pages(bsa_buddy_t *b, void *addr, size_t count);
-size_t bsa_buddy_section_count(const bsa_buddy_t *b);
-bsa_status_t bsa_buddy_section(const bsa_buddy_t *b, size_t index, bsa_section_info_t *out);
-size_t bsa_buddy_managed_bytes(const bsa_buddy_t *b);
-size_t bsa_buddy_allocated_bytes(const bsa_buddy_t *b);
+BSA_API bsa_status_t bsa_buddy_free_pages(bsa_buddy_t *b, void *addr, size_t count);
+BSA_API size_t bsa_buddy_section_count(const bsa_buddy_t *b);
+BSA_API bsa_status_t bsa_buddy_section(const bsa_buddy_t *b, size_t index, bsa_section_info_t *out);
+BSA_API size_t bsa_buddy_managed_bytes(const bsa_buddy_t *b);
+BSA_API size_t bsa_buddy_allocated_bytes(const bsa_buddy_t *b);
 /* Free buddy blocks of `order`; 0 for an order out of range. */
-size_t bsa_buddy_free_blocks(const bsa_buddy_t *b, unsigned order);
+BSA_API size_t bsa_buddy_free_blocks(const bsa_buddy_t *b, unsigned order);
 /* Walks every section: BSA_OK or BSA_E_CORRUPT. */
-bsa_status_t bsa_buddy_check(const bsa_buddy_t *b);
+BSA_API bsa_status_t bsa_buddy_check(const bsa_buddy_t *b);
 
 /* ------------------------------------------------------------------------------------
  * Slab allocator (standalone; one per CPU; owns no pages).
@@ -156,34 +164,34 @@ typedef struct bsa_slab_pages {  /* filled on BSA_NEED_PAGES and BSA_RELEASE_PAG
     size_t pages;                /* pages to supply (NEED) or give back (RELEASE)  */
 } bsa_slab_pages_t;
 
-int bsa_size_class(size_t size, size_t align);  /* 0..8, or -1: not slab-sized */
-size_t bsa_size_class_bytes(unsigned size_class); /* 8 << size_class; 0 if out of range */
+BSA_API int bsa_size_class(size_t size, size_t align);  /* 0..8, or -1: not slab-sized */
+BSA_API size_t bsa_size_class_bytes(unsigned size_class); /* 8 << size_class; 0 if out of range */
 /* Pages per slab of the class: the smallest power of two holding at least 16 objects
  * and at least one page. 0 for a bad class or page size. */
-size_t bsa_slab_pages_for(unsigned size_class, size_t page_size);
+BSA_API size_t bsa_slab_pages_for(unsigned size_class, size_t page_size);
 /* Objects per slab and offset of the first object from the slab start. */
-size_t bsa_slab_objects_for(unsigned size_class, size_t page_size);
-size_t bsa_slab_first_offset_for(unsigned size_class, size_t page_size);
+BSA_API size_t bsa_slab_objects_for(unsigned size_class, size_t page_size);
+BSA_API size_t bsa_slab_first_offset_for(unsigned size_class, size_t page_size);
 
-bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu);
-bsa_status_t bsa_slab_alloc(bsa_slab_t *s, size_t size, size_t align, void **out,
+BSA_API bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu);
+BSA_API bsa_status_t bsa_slab_alloc(bsa_slab_t *s, size_t size, size_t align, void **out,
                             bsa_slab_pages_t *need);
 /* `base` aligned to and `bytes` equal to the class's slab size. */
-bsa_status_t bsa_slab_add_slab(bsa_slab_t *s, unsigned size_class, void *base, size_t bytes);
-bsa_status_t bsa_slab_free(bsa_slab_t *s, void *ptr, size_t size, size_t align,
+BSA_API bsa_status_t bsa_slab_add_slab(bsa_slab_t *s, unsigned size_class, void *base, size_t bytes);
+BSA_API bsa_status_t bsa_slab_free(bsa_slab_t *s, void *ptr, size_t size, size_t align,
                            bsa_slab_pages_t *release);
 /* Any CPU, any time, no lock: E_BAD_FREE at once when the object is already free or
  * already pending; otherwise queued for the owner. */
-bsa_status_t bsa_slab_remote_free(void *ptr, size_t size, size_t align);
+BSA_API bsa_status_t bsa_slab_remote_free(void *ptr, size_t size, size_t align);
 /* Owner: drains every pending remote free and hands back every empty slab, one per
  * call: BSA_RELEASE_PAGES with `release` filled until BSA_OK says nothing is left. */
-bsa_status_t bsa_slab_reclaim(bsa_slab_t *s, bsa_slab_pages_t *release);
+BSA_API bsa_status_t bsa_slab_reclaim(bsa_slab_t *s, bsa_slab_pages_t *release);
 /* Objects of the class currently live (handed out minus drained and pending frees). */
-size_t bsa_slab_live(const bsa_slab_t *s, unsigned size_class);
-size_t bsa_slab_count(const bsa_slab_t *s, unsigned size_class);
-size_t bsa_slab_remote_pending(const bsa_slab_t *s, unsigned size_class);
-uint64_t bsa_slab_bad_frees(const bsa_slab_t *s);
-bsa_status_t bsa_slab_check(const bsa_slab_t *s);
+BSA_API size_t bsa_slab_live(const bsa_slab_t *s, unsigned size_class);
+BSA_API size_t bsa_slab_count(const bsa_slab_t *s, unsigned size_class);
+BSA_API size_t bsa_slab_remote_pending(const bsa_slab_t *s, unsigned size_class);
+BSA_API uint64_t bsa_slab_bad_frees(const bsa_slab_t *s);
+BSA_API bsa_status_t bsa_slab_check(const bsa_slab_t *s);
 
 /* ------------------------------------------------------------------------------------
  * Global allocator (thread-safe after init).
@@ -207,25 +215,25 @@ typedef struct bsa_allocator {
     BSA__ATOMIC(size_t) _bad_frees;   /* refused by allocator-level checks           */
 } bsa_allocator_t;
 
-bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region, size_t len);
-bsa_status_t bsa_add_region(bsa_allocator_t *a, void *region, size_t len);
+BSA_API bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region, size_t len);
+BSA_API bsa_status_t bsa_add_region(bsa_allocator_t *a, void *region, size_t len);
 
-bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out);
-bsa_status_t bsa_free(bsa_allocator_t *a, void *ptr); /* NULL: BSA_OK */
-bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t align);
-bsa_status_t bsa_realloc(bsa_allocator_t *a, void *ptr, size_t new_size, size_t align,
+BSA_API bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out);
+BSA_API bsa_status_t bsa_free(bsa_allocator_t *a, void *ptr); /* NULL: BSA_OK */
+BSA_API bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t align);
+BSA_API bsa_status_t bsa_realloc(bsa_allocator_t *a, void *ptr, size_t new_size, size_t align,
                          void **out);
-size_t bsa_usable_size(const bsa_allocator_t *a, const void *ptr); /* 0 if not live */
+BSA_API size_t bsa_usable_size(const bsa_allocator_t *a, const void *ptr); /* 0 if not live */
 
-bsa_status_t bsa_alloc_pages(bsa_allocator_t *a, size_t count, size_t align, void **out);
-bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t align,
+BSA_API bsa_status_t bsa_alloc_pages(bsa_allocator_t *a, size_t count, size_t align, void **out);
+BSA_API bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t align,
                                     void **out);
-bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count);
+BSA_API bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count);
 
-bsa_status_t bsa_reclaim(bsa_allocator_t *a); /* current CPU: drain, give back */
+BSA_API bsa_status_t bsa_reclaim(bsa_allocator_t *a); /* current CPU: drain, give back */
 
-size_t bsa_section_count(const bsa_allocator_t *a);
-bsa_status_t bsa_section(const bsa_allocator_t *a, size_t index, bsa_section_info_t *out);
+BSA_API size_t bsa_section_count(const bsa_allocator_t *a);
+BSA_API bsa_status_t bsa_section(const bsa_allocator_t *a, size_t index, bsa_section_info_t *out);
 
 typedef struct bsa_class_stats {
     size_t object_size;  /* 8 << class                       */
@@ -244,8 +252,8 @@ typedef struct bsa_stats {
     uint64_t bad_frees;                    /* frees refused or detected bad  */
 } bsa_stats_t;
 
-bsa_status_t bsa_stats(const bsa_allocator_t *a, bsa_stats_t *out);
-bsa_status_t bsa_check(const bsa_allocator_t *a); /* BSA_OK or BSA_E_CORRUPT */
+BSA_API bsa_status_t bsa_stats(const bsa_allocator_t *a, bsa_stats_t *out);
+BSA_API bsa_status_t bsa_check(const bsa_allocator_t *a); /* BSA_OK or BSA_E_CORRUPT */
 
 #ifdef __cplusplus
 }

@@ -42,7 +42,7 @@ bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region,
     st = bsa_buddy_init(&a->_buddy, cfg->page_size, cfg->ops, (void *)rest, end - rest);
     if (st != BSA_OK)
         return st;
-    a->_ops = a->_buddy._ops;
+    bsa__ops_copy(&a->_ops, &a->_buddy._ops);
     a->_cpu_count = cfg->cpu_count;
     a->_cpus = (bsa__cpu_t *)cpus;
     for (unsigned i = 0; i < cfg->cpu_count; i++) {

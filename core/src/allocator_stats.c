@@ -72,7 +72,9 @@ bsa_status_t bsa_check(const bsa_allocator_t *a) {
         return BSA_E_UNINIT;
     if (a->_cpu_count == 0 || a->_cpu_count > BSA_MAX_CPUS)
         return BSA_E_CORRUPT;
-    slab_census_t census = {a, 0};
+    slab_census_t census;
+    census.a = a;
+    census.slabs = 0;
     uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
     bsa_status_t st = bsa_buddy_check(&a->_buddy);
     if (st == BSA_OK && !bsa__buddy_visit(&a->_buddy, BSA__KIND_SLAB, census_block, &census))

@@ -199,10 +199,7 @@ bsa_status_t bsa_buddy_init(bsa_buddy_t *b, size_t page_size, const bsa_ops_t *o
     b->_magic = 0;
     b->_page_size = page_size;
     b->_page_shift = bsa__log2(page_size);
-    if (ops)
-        b->_ops = *ops;
-    else
-        b->_ops = (bsa_ops_t){.ctx = NULL};
+    bsa__ops_copy(&b->_ops, ops);
     b->_first = b->_last = NULL;
     for (unsigned l = 0; l < BSA__SKIP_LEVELS; l++)
         atomic_init(&b->_skip[l], NULL);

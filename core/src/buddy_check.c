@@ -12,6 +12,12 @@ typedef struct tally {
     size_t free_blocks[BSA_MAX_ORDER + 1];
 } tally_t;
 
+static void tally_clear(tally_t *t) {
+    t->free_pages = 0;
+    for (unsigned k = 0; k <= BSA_MAX_ORDER; k++)
+        t->free_blocks[k] = 0;
+}
+
 static bool is_free_head(const bsa__section_t *s, size_t idx, unsigned k) {
     return bsa__rec_info(s, idx) == bsa__info(BSA__KIND_FREE, k);
 }
@@ -59,7 +65,8 @@ static bool check_blocks(const bsa__section_t *s, tally_t *t) {
 }
 
 static bool check_section(const bsa_buddy_t *b, const bsa__section_t *s, tally_t *total) {
-    tally_t t = {0};
+    tally_t t;
+    tally_clear(&t);
     if (s->pages == 0 || s->pages >= BSA__NIL || (s->base & (b->_page_size - 1u)) != 0 ||
         s->base < (uintptr_t)&s->rec[s->pages] || s->lowmem_pages > s->pages ||
         (s->free_mask >> (BSA_MAX_ORDER + 1)) != 0 || !check_blocks(s, &t) ||
@@ -94,7 +101,8 @@ static bool check_skip_list(const bsa_buddy_t *b) {
 bsa_status_t bsa_buddy_check(const bsa_buddy_t *b) {
     if (!bsa__buddy_ready(b))
         return BSA_E_UNINIT;
-    tally_t total = {0};
+    tally_t total;
+    tally_clear(&total);
     size_t sections = 0, pages = 0;
     for (const bsa__section_t *s = b->_first; s != NULL; s = s->next_registered) {
         if (sections++ >= b->_section_count || !check_section(b, s, &total))

@@ -41,6 +41,17 @@
 #define BSA__WORD_SHIFT (sizeof(uintptr_t) == 8 ? 6u : 5u)
 #define BSA__SLAB_MIN_OBJECTS 16u    /* a slab spans at least this many object sizes */
 
+/* Field by field: a struct assignment may become a memcpy call, which the core has not. */
+static inline void bsa__ops_copy(bsa_ops_t *dst, const bsa_ops_t *src) {
+    dst->ctx = src ? src->ctx : NULL;
+    dst->cpu_id = src ? src->cpu_id : NULL;
+    dst->virt_to_phys = src ? src->virt_to_phys : NULL;
+    dst->crit_enter = src ? src->crit_enter : NULL;
+    dst->crit_exit = src ? src->crit_exit : NULL;
+    dst->relax = src ? src->relax : NULL;
+    dst->report = src ? src->report : NULL;
+}
+
 /* ---- bit helpers (no libc, no division on hot paths) ---- */
 static inline unsigned bsa__ctz(uintptr_t x) { return (unsigned)__builtin_ctzl(x); }
 /* Portable popcount: __builtin_popcountl may call libgcc without -mpopcnt. */
