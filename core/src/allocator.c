@@ -105,16 +105,6 @@ static bsa_status_t alloc_small(bsa_allocator_t *a, unsigned cls, void **out) {
     return st;
 }
 
-/* Pages for a size above the slab range; E_INVALID when it cannot be a block. */
-static bsa_status_t large_order(const bsa_allocator_t *a, size_t size, unsigned *order) {
-    size_t pages = (size >> a->_buddy._page_shift) +
-                   ((size & (a->_buddy._page_size - 1u)) != 0);
-    if (pages > BSA_MAX_COUNT)
-        return BSA_E_INVALID;
-    *order = bsa__order_of(pages);
-    return BSA_OK;
-}
-
 bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out) {
     if (BSA__UNLIKELY(!bsa__ready(a)))
         return BSA_E_UNINIT;
@@ -126,7 +116,7 @@ bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out
     if (BSA__LIKELY(cls >= 0))
         return alloc_small(a, (unsigned)cls, out);
     unsigned order;
-    if (large_order(a, size, &order) != BSA_OK)
+    if (bsa__large_order(a, size, &order) != BSA_OK)
         return BSA_E_INVALID;
     if (align < a->_buddy._page_size)
         align = a->_buddy._page_size;
@@ -198,7 +188,7 @@ bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t a
     if (cls >= 0)
         return free_checked(a, ptr, cls, -1);
     unsigned order;
-    if (large_order(a, size, &order) != BSA_OK)
+    if (bsa__large_order(a, size, &order) != BSA_OK)
         return BSA_E_INVALID;
     return free_checked(a, ptr, -1, (int)order);
 }

@@ -47,6 +47,17 @@ static inline bsa__cpu_t *bsa__current_cpu(const bsa_allocator_t *a) {
     return &a->_cpus[BSA__LIKELY(id < a->_cpu_count) ? id : id % a->_cpu_count];
 }
 
+/* Page order of a LARGE block for `size` bytes; E_INVALID when it cannot be a block. */
+static inline bsa_status_t bsa__large_order(const bsa_allocator_t *a, size_t size,
+                                            unsigned *order) {
+    size_t pages = (size >> a->_buddy._page_shift) +
+                   ((size & (a->_buddy._page_size - 1u)) != 0);
+    if (pages > BSA_MAX_COUNT)
+        return BSA_E_INVALID;
+    *order = bsa__order_of(pages);
+    return BSA_OK;
+}
+
 /* allocator.c */
 BSA__HIDDEN bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align,
                                            bool lowmem, unsigned kind, void **out);

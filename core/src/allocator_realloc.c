@@ -35,6 +35,24 @@ size_t bsa_usable_size(const bsa_allocator_t *a, const void *ptr) {
     return bsa__ready(a) ? live_size(a, ptr) : 0;
 }
 
+/* True when a fresh request (size, align) would get a block of the same class or page
+ * order as the live one of `usable` bytes at ptr, and ptr meets `align`. Staying in
+ * place only then keeps bsa_free_sized(new size) valid; a shrink across a class moves
+ * the object, so the memory goes back. */
+static bool same_block_shape(const bsa_allocator_t *a, size_t usable, size_t size, size_t align,
+                             const void *ptr) {
+    if (((uintptr_t)ptr & (align - 1u)) != 0)
+        return false;
+    int cls = bsa_size_class(size, align);
+    if (cls >= 0)
+        return usable == bsa_size_class_bytes((unsigned)cls);
+    if (usable <= BSA_SMALL_MAX)
+        return false;
+    unsigned order;
+    return bsa__large_order(a, size, &order) == BSA_OK &&
+           ((size_t)1 << order) == usable >> a->_buddy._page_shift;
+}
+
 /* Byte copy the compiler may not turn into a memcpy call (the core has no libc). */
 static void copy_bytes(void *dst, const void *src, size_t n) {
     uintptr_t *dw = dst;
@@ -65,9 +83,8 @@ bsa_status_t bsa_realloc(bsa_allocator_t *a, void *ptr, size_t new_size, size_t 
         *out = NULL;
         return bsa_free(a, ptr);
     }
-    size_t want_align = align ? align : 8;
-    if (new_size <= old && ((uintptr_t)ptr & (want_align - 1u)) == 0) {
-        *out = ptr; /* already fits: stay in place */
+    if (same_block_shape(a, old, new_size, align ? align : 8, ptr)) {
+        *out = ptr; /* already the block this request would get: stay in place */
         return BSA_OK;
     }
     void *fresh;

@@ -20,8 +20,26 @@ typedef struct bsa__layout {
 
 static uintptr_t align_up(uintptr_t x, uintptr_t a) { return (x + a - 1u) & ~(a - 1u); }
 
-static uintptr_t layout_base(uintptr_t header, size_t pages, size_t page_size) {
-    return align_up(header + sizeof(bsa__section_t) + pages * sizeof(bsa__page_t), page_size);
+static uintptr_t layout_base(uintptr_t header, size_t pages, size_t base_align) {
+    return align_up(header + sizeof(bsa__section_t) + pages * sizeof(bsa__page_t), base_align);
+}
+
+/*
+ * Alignment of the first managed page. Blocks are buddy-aligned relative to their
+ * section, so a run of 2^k pages aligned to A pages exists only where the section base
+ * is aligned to min(2^k, A) pages: the stronger the base alignment, the more aligned
+ * requests (and multi-page slabs) can be met. Take the largest power of two whose worst
+ * case still keeps everything lost before the first page - header, page records and
+ * padding - within the budget of 0.5% of the region plus one page.
+ */
+static size_t base_alignment(size_t len, size_t page_size) {
+    size_t budget = len / 200u + page_size;
+    size_t records = sizeof(bsa__section_t) + _Alignof(bsa__section_t) +
+                     (len / page_size) * sizeof(bsa__page_t);
+    size_t align = page_size;
+    while (align < (page_size << BSA_MAX_ORDER) && records + 2u * align <= budget + 1u)
+        align <<= 1;
+    return align;
 }
 
 /* Pure: where the metadata and pages of `region` would go. Writes nothing. */
@@ -34,20 +52,21 @@ static bsa_status_t section_layout(void *region, size_t len, size_t page_size,
     uintptr_t header = align_up(start, _Alignof(bsa__section_t));
     if (header < start || header >= end)
         return BSA_E_INVALID; /* wrapped at the top of the address space, or no room */
-    /* Page-rounding may cost up to one page beyond the estimate; the loop corrects it. */
+    size_t base_align = base_alignment(len, page_size);
+    /* Padding may cost up to one base_align beyond the estimate; the loop corrects it. */
     size_t room = header + sizeof(bsa__section_t) + page_size < end
                       ? (size_t)(end - header - sizeof(bsa__section_t))
                       : 0;
     size_t pages = room / (page_size + sizeof(bsa__page_t));
     if (pages > BSA__MAX_SECTION_PAGES)
         pages = BSA__MAX_SECTION_PAGES;
-    while (pages > 0 && (layout_base(header, pages, page_size) > end ||
-                         end - layout_base(header, pages, page_size) < pages * page_size))
+    while (pages > 0 && (layout_base(header, pages, base_align) > end ||
+                         end - layout_base(header, pages, base_align) < pages * page_size))
         pages--;
     if (pages == 0)
         return BSA_E_INVALID;
     out->header = header;
-    out->base = layout_base(header, pages, page_size);
+    out->base = layout_base(header, pages, base_align);
     out->pages = pages;
     return BSA_OK;
 }

@@ -69,14 +69,20 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
         top = *(uintptr_t *)obj; /* read the link before the slot can be pushed again */
         taken++;
         long slot = bsa__slab_slot(h, obj);
-        if (slot < 0 || bsa__slab_slot_free(h, (uint32_t)slot)) {
+        if (slot < 0) {
             bsa__slab_note_bad(s, obj); /* cannot happen unless memory was corrupted */
             continue;
         }
-        /* Release: our read of the link above happens before a re-push writes it. */
+        if (bsa__slab_slot_free(h, (uint32_t)slot))
+            bsa__slab_note_bad(s, obj); /* ditto; still clear its pending bit below */
+        else
+            (void)bsa__slab_put_slot(s, h, (uint32_t)slot, NULL);
+        /* Only now, with the free bit set, may the slot be claimed again: a remote free
+         * racing with this drain sees either the pending bit or the free bit, never
+         * neither. Release: our read of the link and our bitmap store above happen
+         * before a later pusher's acquire fetch_or and its link write. */
         atomic_fetch_and_explicit(&h->maps[h->words + word_of((uint32_t)slot)],
                                   ~bit_of((uint32_t)slot), memory_order_release);
-        (void)bsa__slab_put_slot(s, h, (uint32_t)slot, NULL);
     }
     if (top != 0)
         bsa__slab_note_bad(s, (void *)top); /* longer than the slab: a corrupted link */

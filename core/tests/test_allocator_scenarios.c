@@ -1,0 +1,377 @@
+/*
+ * test_allocator_scenarios.c - multi-CPU scenarios of the global allocator, run in one
+ * thread with the CPU of each call chosen through ops.cpu_id: a remote free and its
+ * drain, filling the heap with 2048-byte objects until NOMEM and giving everything back
+ * (locally and spread over 4 CPUs) with exact page accounting after bsa_reclaim, and a
+ * random mix of every class on every CPU checked against a tiny model. After each step:
+ * bsa_check, and per class slabs / capacity (= slabs * objects per slab) / live /
+ * remote_pending as expected.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "bsa.h"
+#include "test_util.h"
+
+#define PS ((size_t)4096)
+#define NCPU 4
+#define HEAP_BYTES ((size_t)8 << 20)
+#define MAX_OBJS 8192
+
+static unsigned cur_cpu;
+static unsigned get_cpu(void *ctx) {
+    (void)ctx;
+    return cur_cpu;
+}
+static const bsa_ops_t cpu_ops = {.cpu_id = get_cpu};
+
+static bsa_allocator_t A;
+static unsigned char *heap;
+static size_t free0; /* free pages right after init */
+
+static bsa_stats_t stats(void) {
+    bsa_stats_t st;
+    memset(&st, 0xff, sizeof st);
+    CHECK_STATUS(bsa_stats(&A, &st), BSA_OK);
+    return st;
+}
+
+/* Class k: `live` objects, `pending` remote frees; slabs == `slabs` unless SIZE_MAX.
+ * capacity is always slabs * objects per slab. Returns true if all held. */
+static bool class_is(const bsa_stats_t *st, unsigned k, size_t live, size_t pending,
+                     size_t slabs, int line) {
+    const bsa_class_stats_t *c = &st->classes[k];
+    size_t per = bsa_slab_objects_for(k, PS);
+    bool ok = c->object_size == (size_t)8 << k && c->live == live &&
+              c->remote_pending == pending && c->capacity == c->slabs * per &&
+              c->live + c->remote_pending <= c->capacity &&
+              (slabs == SIZE_MAX || c->slabs == slabs);
+    if (!ok)
+        fprintf(stderr,
+                "line %d: class %u: live %zu pending %zu slabs %zu capacity %zu; want live %zu "
+                "pending %zu slabs %zu capacity slabs*%zu\n",
+                line, k, c->live, c->remote_pending, c->slabs, c->capacity, live, pending,
+                slabs, per);
+    return ok;
+}
+#define CLASS_IS(st, k, live, pending, slabs) \
+    CHECK(class_is(&(st), (k), (live), (pending), (slabs), __LINE__))
+
+/* Every CPU reclaims; then every page is free again, no slab is held. */
+static void reclaim_everywhere_exact(void) {
+    for (cur_cpu = 0; cur_cpu < NCPU; cur_cpu++)
+        CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
+    cur_cpu = 0;
+    bsa_stats_t st = stats();
+    CHECK_EQ_SZ(st.free_pages, free0);
+    CHECK_EQ_SZ(st.allocated_bytes, 0);
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++)
+        CLASS_IS(st, k, 0, 0, 0);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+}
+
+static void init(void) {
+    heap = test_region(HEAP_BYTES);
+    bsa_config_t cfg = {.page_size = PS, .cpu_count = NCPU, .ops = &cpu_ops};
+    CHECK_STATUS(bsa_init(&A, &cfg, heap, HEAP_BYTES), BSA_OK);
+    bsa_stats_t st = stats();
+    free0 = st.free_pages;
+    CHECK_EQ_SZ(free0, st.total_pages);
+    CHECK_EQ_INT(st.bad_frees, 0);
+}
+
+/* ---- one remote free, one drain ----------------------------------------------------- */
+
+static void test_remote_free_drain(void) {
+    void *x, *y, *z;
+    cur_cpu = 0;
+    CHECK_STATUS(bsa_alloc(&A, 64, 0, &x), BSA_OK);
+    CHECK_STATUS(bsa_alloc(&A, 64, 0, &y), BSA_OK);
+    memset(y, 0x5a, 64);
+    bsa_stats_t st = stats();
+    CLASS_IS(st, 3, 2, 0, 1);
+    cur_cpu = 1;
+    CHECK_STATUS(bsa_free(&A, x), BSA_OK);
+    st = stats();
+    CLASS_IS(st, 3, 1, 1, 1); /* pending, visible, not yet live-counted */
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    /* CPU 1's reclaim works on CPU 1 only: CPU 0's pending free stays. */
+    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
+    st = stats();
+    CLASS_IS(st, 3, 1, 1, 1);
+    /* CPU 1 allocating the class uses its own slab, not CPU 0's. */
+    CHECK_STATUS(bsa_alloc(&A, 64, 0, &z), BSA_OK);
+    CHECK(z != x);
+    st = stats();
+    CLASS_IS(st, 3, 2, 1, 2);
+    /* CPU 0's next allocation of the class drains and gets x back (lowest slot). */
+    cur_cpu = 0;
+    void *again;
+    CHECK_STATUS(bsa_alloc(&A, 50, 0, &again), BSA_OK);
+    CHECK(again == x);
+    st = stats();
+    CLASS_IS(st, 3, 3, 0, 2);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    CHECK(((unsigned char *)y)[0] == 0x5a && ((unsigned char *)y)[63] == 0x5a);
+
+    /* A remote free_sized with a different size of the class, drained by a local free. */
+    cur_cpu = 3;
+    CHECK_STATUS(bsa_free_sized(&A, again, 33, 0), BSA_OK);
+    st = stats();
+    CLASS_IS(st, 3, 2, 1, 2);
+    cur_cpu = 0;
+    CHECK_STATUS(bsa_free(&A, y), BSA_OK);
+    st = stats();
+    CLASS_IS(st, 3, 1, 0, 2); /* CPU 0's slab is empty: cached, not returned */
+    cur_cpu = 2;
+    CHECK_STATUS(bsa_free(&A, z), BSA_OK); /* CPU 1's object, remote from CPU 2 */
+    st = stats();
+    CLASS_IS(st, 3, 0, 1, 2);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    reclaim_everywhere_exact();
+}
+
+/* ---- the heap full of 2048-byte objects ------------------------------------------- */
+
+static void *objs[MAX_OBJS];
+static size_t nobj;
+
+/* CPU 0 allocates 2048-byte objects until NOMEM, checking the class after each. */
+static void fill_2048(void) {
+    const size_t per = bsa_slab_objects_for(8, PS);
+    cur_cpu = 0;
+    nobj = 0;
+    for (;;) {
+        if (!CHECK(nobj < MAX_OBJS))
+            return;
+        bsa_status_t s = bsa_alloc(&A, 2048, 0, &objs[nobj]);
+        if (s == BSA_E_NOMEM)
+            break;
+        if (!CHECK_STATUS(s, BSA_OK))
+            return;
+        CHECK_EQ_SZ((uintptr_t)objs[nobj] % 2048, 0);
+        memset(objs[nobj], (int)(nobj & 0xff), 2048);
+        nobj++;
+        bsa_stats_t st = stats();
+        CLASS_IS(st, 8, nobj, 0, (nobj + per - 1) / per);
+        if (nobj % 64 == 0)
+            CHECK_STATUS(bsa_check(&A), BSA_OK);
+    }
+    bsa_stats_t st = stats();
+    printf("2048-byte objects until NOMEM: %zu in %zu slabs; %zu of %zu pages left\n", nobj,
+           st.classes[8].slabs, st.free_pages, st.total_pages);
+    /* Every slab is full, and no free block could hold another slab. */
+    CHECK_EQ_SZ(nobj % per, 0);
+    CLASS_IS(st, 8, nobj, 0, nobj / per);
+    size_t slab_order = 0;
+    while (((size_t)1 << slab_order) < bsa_slab_pages_for(8, PS))
+        slab_order++;
+    for (size_t k = slab_order; k <= BSA_MAX_ORDER; k++)
+        CHECK_EQ_SZ(st.free_blocks[k], 0);
+    CHECK(st.free_pages < bsa_slab_pages_for(8, PS) * 4); /* little waste: a few blocks */
+    CHECK_EQ_SZ(free0 - st.free_pages, st.classes[8].slabs * bsa_slab_pages_for(8, PS));
+    /* Full: the other classes (needing a new slab) and pages fail too. */
+    void *p;
+    CHECK_STATUS(bsa_alloc(&A, 2048, 0, &p), BSA_E_NOMEM);
+    CHECK_STATUS(bsa_alloc(&A, 100000, 0, &p), BSA_E_NOMEM);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    bool intact = true;
+    for (size_t i = 0; i < nobj; i++)
+        intact &= ((unsigned char *)objs[i])[0] == (unsigned char)(i & 0xff) &&
+                  ((unsigned char *)objs[i])[2047] == (unsigned char)(i & 0xff);
+    CHECK(intact);
+}
+
+/* Shuffled order of 0..n-1. */
+static void shuffle(size_t *idx, size_t n, test_rng_t *rng) {
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)test_rng_below(rng, i), t = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = t;
+    }
+}
+
+/* All freed on CPU 0 in random order. Object i lives in slab i / per (a fresh heap
+ * fills slabs one after the other), so the slab count is known at each step: slabs
+ * with a live object, plus the one cached empty slab once any slab has emptied. */
+static void free_all_local(test_rng_t *rng) {
+    const size_t per = bsa_slab_objects_for(8, PS);
+    static size_t idx[MAX_OBJS], in_slab[MAX_OBJS];
+    size_t nslabs = nobj / per, nonempty = nslabs, emptied = 0;
+    for (size_t s = 0; s < nslabs; s++)
+        in_slab[s] = per;
+    shuffle(idx, nobj, rng);
+    cur_cpu = 0;
+    for (size_t i = 0; i < nobj; i++) {
+        size_t o = idx[i];
+        CHECK(((unsigned char *)objs[o])[1000] == (unsigned char)(o & 0xff));
+        CHECK_STATUS(bsa_free(&A, objs[o]), BSA_OK);
+        if (--in_slab[o / per] == 0) {
+            nonempty--;
+            emptied++;
+        }
+        bsa_stats_t st = stats();
+        CLASS_IS(st, 8, nobj - i - 1, 0, nonempty + (emptied > 0));
+        CHECK_EQ_SZ(free0 - st.free_pages,
+                    (nonempty + (emptied > 0)) * bsa_slab_pages_for(8, PS));
+        if (i % 64 == 0)
+            CHECK_STATUS(bsa_check(&A), BSA_OK);
+    }
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    /* One slab stays cached until CPU 0 reclaims. */
+    bsa_stats_t st = stats();
+    CLASS_IS(st, 8, 0, 0, 1);
+    CHECK_EQ_SZ(st.free_pages, free0 - bsa_slab_pages_for(8, PS));
+    reclaim_everywhere_exact();
+}
+
+/* All freed in random order by CPU (i + 1) % 4: a quarter local, the rest remote. CPU 0's
+ * local frees drain the pending ones (same class); remote ones pile up in between. */
+static void free_all_spread(test_rng_t *rng) {
+    static size_t idx[MAX_OBJS];
+    shuffle(idx, nobj, rng);
+    size_t pending = 0;
+    for (size_t i = 0; i < nobj; i++) {
+        size_t o = idx[i];
+        cur_cpu = (unsigned)((i + 1) % NCPU); /* the last one or three are remote */
+        CHECK(((unsigned char *)objs[o])[2000] == (unsigned char)(o & 0xff));
+        CHECK_STATUS(bsa_free(&A, objs[o]), BSA_OK);
+        pending = cur_cpu == 0 ? 0 : pending + 1;
+        bsa_stats_t st = stats();
+        CLASS_IS(st, 8, nobj - i - 1, pending, SIZE_MAX);
+        if (i % 64 == 0)
+            CHECK_STATUS(bsa_check(&A), BSA_OK);
+    }
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    bsa_stats_t st = stats();
+    CLASS_IS(st, 8, 0, pending, SIZE_MAX);
+    CHECK(pending > 0); /* the last frees were remote */
+    /* Reclaim on CPUs 1..3 leaves CPU 0's slabs alone. */
+    size_t slabs = st.classes[8].slabs;
+    for (cur_cpu = 1; cur_cpu < NCPU; cur_cpu++)
+        CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
+    st = stats();
+    CLASS_IS(st, 8, 0, pending, slabs);
+    reclaim_everywhere_exact();
+}
+
+/* ---- every class, every CPU, random ------------------------------------------------ */
+
+/* The model of the remote-free counters: the owner of a slab object is the CPU that
+ * allocated it; a free from another CPU adds one pending free to (owner, class); the
+ * owner's next allocation or free in the class drains all of them. */
+typedef struct obj {
+    unsigned char *p;
+    size_t size, align;
+    unsigned cls; /* BSA_SIZE_CLASS_COUNT: large */
+    unsigned owner;
+    unsigned char fill;
+} obj_t;
+
+static obj_t live[2048];
+static size_t nlive;
+
+static void test_random_mix(test_rng_t *rng) {
+    static const size_t sizes[] = {0, 1, 7, 8, 9, 16, 24, 32, 48, 64, 100, 128, 200, 256,
+                                   300, 512, 777, 1024, 1500, 2048, 2049, 5000, 20000};
+    size_t live_cls[BSA_SIZE_CLASS_COUNT] = {0};
+    size_t pending[NCPU][BSA_SIZE_CLASS_COUNT] = {{0}};
+    size_t remote_frees = 0;
+    nlive = 0;
+    for (unsigned step = 0; step < 6000; step++) {
+        cur_cpu = (unsigned)test_rng_below(rng, NCPU);
+        bool do_alloc = nlive == 0 || (nlive < 2048 && test_rng_below(rng, 100) < 55);
+        if (do_alloc) {
+            obj_t o;
+            o.size = sizes[test_rng_below(rng, sizeof sizes / sizeof sizes[0])];
+            o.align = test_rng_below(rng, 4) == 0 ? (size_t)1 << test_rng_below(rng, 12) : 0;
+            int cls = bsa_size_class(o.size, o.align);
+            o.cls = cls < 0 ? BSA_SIZE_CLASS_COUNT : (unsigned)cls;
+            o.owner = cur_cpu;
+            o.fill = (unsigned char)test_rng_next(rng);
+            void *p;
+            bsa_status_t s = bsa_alloc(&A, o.size, o.align, &p);
+            if (!CHECK_STATUS(s, BSA_OK))
+                break;
+            o.p = p;
+            size_t al = o.align ? o.align : 8;
+            CHECK_EQ_SZ((uintptr_t)p % al, 0);
+            if (cls >= 0)
+                CHECK_EQ_SZ((uintptr_t)p % bsa_size_class_bytes((unsigned)cls), 0);
+            CHECK(bsa_usable_size(&A, p) >= o.size);
+            memset(p, o.fill, o.size);
+            live[nlive++] = o;
+            if (cls >= 0) {
+                live_cls[cls]++;
+                pending[cur_cpu][cls] = 0;
+            }
+        } else {
+            size_t i = (size_t)test_rng_below(rng, nlive);
+            obj_t o = live[i];
+            bool intact = true;
+            for (size_t j = 0; j < o.size; j++)
+                intact &= o.p[j] == o.fill;
+            CHECK(intact);
+            bsa_status_t s = test_rng_below(rng, 2) ? bsa_free(&A, o.p)
+                                                     : bsa_free_sized(&A, o.p, o.size, o.align);
+            CHECK_STATUS(s, BSA_OK);
+            live[i] = live[--nlive];
+            if (o.cls < BSA_SIZE_CLASS_COUNT) {
+                live_cls[o.cls]--;
+                if (o.owner == cur_cpu) {
+                    pending[cur_cpu][o.cls] = 0;
+                } else {
+                    pending[o.owner][o.cls]++;
+                    remote_frees++;
+                }
+            }
+        }
+        bsa_stats_t st = stats();
+        for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
+            size_t want_pending = 0;
+            for (unsigned c = 0; c < NCPU; c++)
+                want_pending += pending[c][k];
+            if (!class_is(&st, k, live_cls[k], want_pending, SIZE_MAX, __LINE__)) {
+                CHECK(false);
+                fprintf(stderr, "  step %u\n", step);
+            }
+        }
+        if (step % 16 == 0)
+            CHECK_STATUS(bsa_check(&A), BSA_OK);
+    }
+    printf("random mix: %zu remote frees\n", remote_frees);
+    CHECK(remote_frees > 1000);
+    CHECK_EQ_INT(stats().bad_frees, 0);
+    /* Free what is left from random CPUs, then the exact accounting. */
+    while (nlive > 0) {
+        cur_cpu = (unsigned)test_rng_below(rng, NCPU);
+        obj_t o = live[--nlive];
+        CHECK_STATUS(bsa_free(&A, o.p), BSA_OK);
+    }
+    bsa_stats_t st = stats();
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++)
+        CHECK_EQ_SZ(st.classes[k].live, 0);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    reclaim_everywhere_exact();
+}
+
+int main(void) {
+    test_rng_t rng = test_rng_init(test_seed(0x5eed5ca1e));
+    init();
+    test_remote_free_drain();
+    fill_2048();
+    free_all_local(&rng);
+    fill_2048();
+    free_all_spread(&rng);
+    /* A refill after everything went back gives the same number of objects. */
+    size_t first = nobj;
+    fill_2048();
+    CHECK_EQ_SZ(nobj, first);
+    free_all_spread(&rng);
+    test_random_mix(&rng);
+    CHECK_EQ_INT(stats().bad_frees, 0);
+    test_region_free(heap, HEAP_BYTES);
+    TEST_MAIN_END();
+}
