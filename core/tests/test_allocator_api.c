@@ -39,28 +39,6 @@ static bool filled(const void *p, size_t n, unsigned char v) {
     return true;
 }
 
-/* ---- status names --------------------------------------------------------------- */
-
-static void test_status_names(void) {
-    static const struct {
-        bsa_status_t s;
-        const char *name;
-    } names[] = {
-        {BSA_OK, "BSA_OK"},
-        {BSA_NEED_PAGES, "BSA_NEED_PAGES"},
-        {BSA_RELEASE_PAGES, "BSA_RELEASE_PAGES"},
-        {BSA_E_INVALID, "BSA_E_INVALID"},
-        {BSA_E_NOMEM, "BSA_E_NOMEM"},
-        {BSA_E_OVERLAP, "BSA_E_OVERLAP"},
-        {BSA_E_UNINIT, "BSA_E_UNINIT"},
-        {BSA_E_BAD_FREE, "BSA_E_BAD_FREE"},
-        {BSA_E_CORRUPT, "BSA_E_CORRUPT"},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        CHECK(strcmp(bsa_status_name(names[i].s), names[i].name) == 0);
-    CHECK(bsa_status_name((bsa_status_t)42) != NULL);
-    CHECK(bsa_status_name((bsa_status_t)-42) != NULL);
-}
 
 /* ---- before init, and bad configs ------------------------------------------------- */
 
@@ -1112,7 +1090,6 @@ static void finish_main(void) {
 }
 
 int main(void) {
-    test_status_names();
     test_uninit_and_bad_config();
     init_main();
     make_live();
