@@ -7,13 +7,13 @@
 # The last line is "ci: N passed, N failed": ctest tests of every preset, plus one per
 # check script, plus one failure per configure or build step that failed.
 #
-# Environment: BSA_CI_PRESETS (default "release release-clang asan asan-clang"),
+# Environment: BSA_CI_PRESETS (default "release release-clang asan asan-clang tsan tsan-gcc"),
 # BSA_CI_CTEST_TIMEOUT seconds per preset's ctest run (default 1200).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-read -r -a presets <<<"${BSA_CI_PRESETS:-release release-clang asan asan-clang}"
+read -r -a presets <<<"${BSA_CI_PRESETS:-release release-clang asan asan-clang tsan tsan-gcc}"
 ctest_timeout=${BSA_CI_CTEST_TIMEOUT:-1200}
 jobs=$(nproc)
 logs="$root/build/ci-logs"
@@ -103,6 +103,8 @@ done
 
 step "check_freestanding" bash ci/check_freestanding.sh
 step "check_install" bash ci/check_install.sh
+# TSan must be watching: each stress mutant (a broken lock or atomic) has to be reported.
+step "tsan_mutant_check" bash stress/tsan_mutant_check.sh
 
 echo
 echo "==================== summary ===================="
