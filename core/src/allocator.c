@@ -43,6 +43,8 @@ bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region,
     if (st != BSA_OK)
         return st;
     bsa__ops_copy(&a->_ops, &a->_buddy._ops);
+    /* The per-CPU array is part of the first region: a later region must not overlap it. */
+    bsa__section_claim_prefix(a->_buddy._first, (uintptr_t)region);
     a->_cpu_count = cfg->cpu_count;
     a->_cpus = (bsa__cpu_t *)cpus;
     for (unsigned i = 0; i < cfg->cpu_count; i++) {

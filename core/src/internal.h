@@ -131,6 +131,9 @@ BSA__HIDDEN bsa_status_t bsa__section_check_region(size_t page_size, void *regio
 BSA__HIDDEN bsa_status_t bsa__section_create(bsa_buddy_t *b, void *region, size_t len,
                                              bsa__section_t **out);
 BSA__HIDDEN void bsa__section_publish(bsa_buddy_t *b, bsa__section_t *s);
+/* Memory just below a section's region that its owner carved for itself (the global
+ * allocator's per-CPU state): counted as part of the region by the overlap test. */
+BSA__HIDDEN void bsa__section_claim_prefix(bsa__section_t *s, uintptr_t start);
 /* Section whose managed pages contain `addr`, or NULL. Lock-free, O(log sections). */
 BSA__HIDDEN bsa__section_t *bsa__section_find(const bsa_buddy_t *b, uintptr_t addr);
 

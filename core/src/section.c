@@ -132,6 +132,11 @@ bsa_status_t bsa__section_create(bsa_buddy_t *b, void *region, size_t len,
     return BSA_OK;
 }
 
+void bsa__section_claim_prefix(bsa__section_t *s, uintptr_t start) {
+    if (start < s->region_start)
+        s->region_start = start;
+}
+
 /* The link slot that follows `node` on `level`; the list head when node is NULL. */
 static _Atomic(bsa__section_t *) *skip_link(const bsa_buddy_t *b, const bsa__section_t *node,
                                             unsigned level) {

@@ -7,6 +7,8 @@
  *    the section base is now aligned as far as the metadata budget allows.
  * 2. realloc shrank in place across a size class, after which bsa_free_sized with the
  *    new size was refused: realloc now stays in place only within the class / order.
+ * 3. (found by fuzz_allocator) bsa_add_region accepted a region overlapping only the
+ *    per-CPU array carved from the first region, and wrote its header over it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -91,7 +93,30 @@ static void realloc_shrink_then_free_sized(void) {
     test_region_free(map, len);
 }
 
+static unsigned cpu_zero(void *ctx) {
+    (void)ctx;
+    return 0;
+}
+
+static void add_region_over_cpu_array(void) {
+    size_t len = 512u << 10;
+    unsigned char *map = test_region(2 * len);
+    bsa_ops_t ops = {.cpu_id = cpu_zero};
+    bsa_config_t cfg = {.page_size = PAGE, .cpu_count = 16, .ops = &ops};
+    bsa_allocator_t a;
+    CHECK_STATUS(bsa_init(&a, &cfg, map, len), BSA_OK);
+    CHECK_STATUS(bsa_add_region(&a, map + 64, 10000), BSA_E_OVERLAP);
+    CHECK_STATUS(bsa_add_region(&a, map, 3 * PAGE), BSA_E_OVERLAP);
+    CHECK_STATUS(bsa_add_region(&a, map + len, len), BSA_OK); /* touching is fine */
+    CHECK_STATUS(bsa_check(&a), BSA_OK);
+    void *p = NULL;
+    CHECK_STATUS(bsa_alloc(&a, 64, 0, &p), BSA_OK);
+    CHECK_STATUS(bsa_free(&a, p), BSA_OK);
+    test_region_free(map, 2 * len);
+}
+
 int main(void) {
+    add_region_over_cpu_array();
     aligned_large_on_odd_page_region();
     base_alignment_stays_in_budget();
     realloc_shrink_then_free_sized();

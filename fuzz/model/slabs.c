@@ -1,0 +1,212 @@
+/*
+ * slabs.c - the slab part of the model: per slab a state byte per slot, per CPU and
+ * class whether the empty list holds a slab ("cached").
+ *
+ * The rules, from API.md and DESIGN sections 3-4:
+ *   - a slot is free, live, or pending (remotely freed, not yet drained);
+ *   - the owner drains every slab of a class with pending frees at its next alloc or
+ *     free in that class, and in reclaim; a slab a drain empties is cached if nothing is
+ *     cached, else stays on the partial list;
+ *   - a slab a local free empties is cached if nothing is cached, else given back;
+ *   - an allocation takes a partial slab first; only when the cached slab is the one
+ *     slab with room does it take that one (and nothing is cached any more);
+ *   - reclaim gives back every fully free slab, one per step, class by class.
+ * The cached slab's identity is never needed, only whether there is one.
+ */
+#include <string.h>
+
+#include "model.h"
+
+int m_slab_add(model_t *m, unsigned cpu, unsigned cls, uintptr_t base) {
+    m_slabs_t *ms = &m->slabs;
+    size_t i = 0;
+    while (i < ms->hi && ms->slab[i].used)
+        i++;
+    if (i == M_MAX_SLABS)
+        return -1;
+    if (i == ms->hi)
+        ms->hi++;
+    m_slab_t *s = &ms->slab[i];
+    s->used = true;
+    s->cpu = cpu;
+    s->cls = cls;
+    s->base = base;
+    s->bytes = bsa_slab_pages_for(cls, m->page_size) * m->page_size;
+    s->first = (uint32_t)bsa_slab_first_offset_for(cls, m->page_size);
+    s->count = (uint32_t)bsa_slab_objects_for(cls, m->page_size);
+    s->size = (uint32_t)bsa_size_class_bytes(cls);
+    s->live = s->pending = s->hint = 0;
+    memset(ms->slot[i], M_SLOT_FREE, s->count);
+    return (int)i;
+}
+
+int m_slab_of(const model_t *m, uintptr_t addr) {
+    for (size_t i = 0; i < m->slabs.hi; i++) {
+        const m_slab_t *s = &m->slabs.slab[i];
+        if (s->used && addr >= s->base && addr - s->base < s->bytes)
+            return (int)i;
+    }
+    return -1;
+}
+
+int m_slab_at(const model_t *m, uintptr_t base) {
+    int i = m_slab_of(m, base);
+    return i >= 0 && m->slabs.slab[i].base == base ? i : -1;
+}
+
+long m_slab_slot(const m_slab_t *s, uintptr_t addr) {
+    if (addr < s->base + s->first || (addr - s->base - s->first) % s->size != 0)
+        return -1;
+    uintptr_t slot = (addr - s->base - s->first) / s->size;
+    return slot < s->count ? (long)slot : -1;
+}
+
+uintptr_t m_slab_obj(const m_slab_t *s, uint32_t slot) {
+    return s->base + s->first + (uintptr_t)slot * s->size;
+}
+
+long m_slab_lowest_free(const model_t *m, int slab) {
+    const m_slab_t *s = &m->slabs.slab[slab];
+    for (uint32_t i = s->hint; i < s->count; i++)
+        if (m->slabs.slot[slab][i] == M_SLOT_FREE)
+            return (long)i;
+    return -1;
+}
+
+static bool of_class(const m_slab_t *s, unsigned cpu, unsigned cls) {
+    return s->used && s->cpu == cpu && s->cls == cls;
+}
+
+static bool fully_free(const m_slab_t *s) { return s->live == 0 && s->pending == 0; }
+
+size_t m_slab_with_room(const model_t *m, unsigned cpu, unsigned cls) {
+    size_t n = 0;
+    for (size_t i = 0; i < m->slabs.hi; i++) {
+        const m_slab_t *s = &m->slabs.slab[i];
+        n += of_class(s, cpu, cls) && s->live + s->pending < s->count;
+    }
+    return n;
+}
+
+size_t m_slab_fully_free(const model_t *m, unsigned cpu, unsigned cls) {
+    size_t n = 0;
+    for (size_t i = 0; i < m->slabs.hi; i++)
+        n += of_class(&m->slabs.slab[i], cpu, cls) && fully_free(&m->slabs.slab[i]);
+    return n;
+}
+
+void m_slab_drain(model_t *m, unsigned cpu, unsigned cls) {
+    if (m->slabs.pending[cpu][cls] == 0)
+        return; /* as the core: nothing pending, nothing to drain */
+    m->slabs.pending[cpu][cls] = 0;
+    for (size_t i = 0; i < m->slabs.hi; i++) {
+        m_slab_t *s = &m->slabs.slab[i];
+        if (!of_class(s, cpu, cls) || s->pending == 0)
+            continue;
+        for (uint32_t slot = 0; slot < s->count; slot++) {
+            if (m->slabs.slot[i][slot] != M_PENDING)
+                continue;
+            m->slabs.slot[i][slot] = M_SLOT_FREE;
+            if (slot < s->hint)
+                s->hint = slot;
+            int o = m_obj_find(m, m_slab_obj(s, slot));
+            if (o >= 0)
+                m_obj_remove(m, o);
+        }
+        s->pending = 0;
+        if (s->live == 0)
+            m->slabs.cached[cpu][cls] = true; /* first one emptied is cached; others stay */
+    }
+}
+
+void m_slab_take(model_t *m, int slab, uint32_t slot) {
+    m_slab_t *s = &m->slabs.slab[slab];
+    bool *cached = &m->slabs.cached[s->cpu][s->cls];
+    if (*cached && m_slab_with_room(m, s->cpu, s->cls) == 1)
+        *cached = false; /* no partial slab: the cached one was taken */
+    m->slabs.slot[slab][slot] = M_LIVE;
+    s->live++;
+    while (s->hint < s->count && m->slabs.slot[slab][s->hint] != M_SLOT_FREE)
+        s->hint++;
+}
+
+bool m_slab_local_free(model_t *m, int slab, uint32_t slot) {
+    m_slab_t *s = &m->slabs.slab[slab];
+    bool *cached = &m->slabs.cached[s->cpu][s->cls];
+    m->slabs.slot[slab][slot] = M_SLOT_FREE;
+    if (slot < s->hint)
+        s->hint = slot;
+    s->live--;
+    if (!fully_free(s))
+        return false;
+    if (!*cached) {
+        *cached = true;
+        return false;
+    }
+    m_slab_remove(m, slab);
+    return true;
+}
+
+void m_slab_remote_free(model_t *m, int slab, uint32_t slot) {
+    m_slab_t *s = &m->slabs.slab[slab];
+    m->slabs.slot[slab][slot] = M_PENDING;
+    s->live--;
+    s->pending++;
+    m->slabs.pending[s->cpu][s->cls]++;
+}
+
+int m_slab_reclaim_class(model_t *m, unsigned cpu) {
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
+        m_slab_drain(m, cpu, k);
+        if (m_slab_fully_free(m, cpu, k) != 0)
+            return (int)k;
+    }
+    return -1;
+}
+
+void m_slab_reclaimed(model_t *m, int slab) {
+    m_slab_t *s = &m->slabs.slab[slab];
+    m->slabs.cached[s->cpu][s->cls] = false; /* the cached one goes first, if any */
+    m_slab_remove(m, slab);
+}
+
+void m_slab_remove(model_t *m, int slab) {
+    m->slabs.slab[slab].used = false;
+    while (m->slabs.hi > 0 && !m->slabs.slab[m->slabs.hi - 1].used)
+        m->slabs.hi--;
+}
+
+void m_slab_tally(const model_t *m, m_tally_t *t) {
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < m->slabs.hi; i++) {
+        const m_slab_t *s = &m->slabs.slab[i];
+        if (!s->used)
+            continue;
+        t->live[s->cpu][s->cls] += s->live;
+        t->slabs[s->cpu][s->cls]++;
+        t->pending[s->cpu][s->cls] += s->pending;
+    }
+}
+
+size_t m_slab_live(const model_t *m, unsigned cpu, unsigned cls) {
+    size_t n = 0;
+    for (size_t i = 0; i < m->slabs.hi; i++)
+        if (of_class(&m->slabs.slab[i], cpu, cls))
+            n += m->slabs.slab[i].live;
+    return n;
+}
+
+size_t m_slab_count(const model_t *m, unsigned cpu, unsigned cls) {
+    size_t n = 0;
+    for (size_t i = 0; i < m->slabs.hi; i++)
+        n += of_class(&m->slabs.slab[i], cpu, cls);
+    return n;
+}
+
+size_t m_slab_pending(const model_t *m, unsigned cpu, unsigned cls) {
+    size_t n = 0;
+    for (size_t i = 0; i < m->slabs.hi; i++)
+        if (of_class(&m->slabs.slab[i], cpu, cls))
+            n += m->slabs.slab[i].pending;
+    return n;
+}
