@@ -105,6 +105,9 @@ step "check_freestanding" bash ci/check_freestanding.sh
 step "check_install" bash ci/check_install.sh
 # TSan must be watching: each stress mutant (a broken lock or atomic) has to be reported.
 step "tsan_mutant_check" bash stress/tsan_mutant_check.sh
+# Benchmarks build and run a tiny pass, the report renders, and the instruction counts
+# must stay within +2% of reports/baseline (exact under callgrind). Wall time never fails.
+step "perf_smoke_icount_gate" ./perf.sh --smoke
 
 echo
 echo "==================== summary ===================="

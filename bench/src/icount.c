@@ -1,0 +1,214 @@
+/*
+ * icount.c - the instruction-count driver, run under valgrind --tool=callgrind by
+ * bench/icount.sh. Each measurement warms up, zeroes callgrind's counters, runs its
+ * operations, and dumps the counters as "<name>@<ops>"; icount.sh divides by <ops>.
+ * Outside valgrind the client requests do nothing and the driver is a quick self-test.
+ *
+ * Measurements (sizes 8..2048, orders 0..6):
+ *   calib/empty          zero followed by dump: the fixed cost of one measurement
+ *   calib/loop           the timing loop with nothing in it, per iteration
+ *   pair_sized/<size>    bsa_alloc + bsa_free_sized
+ *   pair_unsized/<size>  bsa_alloc + bsa_free
+ *   pages/<order>        bsa_alloc_pages + bsa_free_pages
+ *   remote_free/<size>   bsa_free_sized from a thread that does not own the slab
+ *   alloc_after_remote/<size>  the owner's allocations right after those remote frees
+ *                        (the first one drains them all)
+ *   alloc_after_local/<size>   the same allocations after local frees instead
+ * The drain's share per object is alloc_after_remote - alloc_after_local. Each remote
+ * round keeps one pinned object in the slab, so no slab empties and no page changes
+ * hands while measuring.
+ */
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <valgrind/callgrind.h>
+
+#include "bsa.h"
+#include "bsa_hosted.h"
+
+#define ARENA ((size_t)256 << 20)
+#define PAGE 4096u
+#define CPUS 4u
+#define PAIRS 20000u
+#define WARMUP 2000u
+#define ORDERS 7u
+#define ROUND_MAX 32u
+
+static bsa_allocator_t heap;
+
+static void check(bsa_status_t st, const char *what) {
+    if (st != BSA_OK) {
+        fprintf(stderr, "icount: %s: %s\n", what, bsa_status_name(st));
+        exit(1);
+    }
+}
+
+static inline void escape(void *p) { __asm__ volatile("" : : "r"(p) : "memory"); }
+
+/* A measurement: begin() names it "<kind>/<param>@<ops>" (no "/<param>" when negative)
+ * before zeroing the counters, end() dumps them, so only the two client requests and
+ * the measured code are counted. Never two at once (threads take turns). */
+static char measure_name[96];
+
+static void begin(const char *kind, long param, unsigned long ops) {
+    if (param < 0)
+        snprintf(measure_name, sizeof measure_name, "%s@%lu", kind, ops);
+    else
+        snprintf(measure_name, sizeof measure_name, "%s/%ld@%lu", kind, param, ops);
+    CALLGRIND_ZERO_STATS;
+}
+
+static void end(void) { CALLGRIND_DUMP_STATS_AT(measure_name); }
+
+static void *alloc_obj(size_t size) {
+    void *p;
+    check(bsa_alloc(&heap, size, 0, &p), "bsa_alloc");
+    return p;
+}
+
+/* ---- calibration ---------------------------------------------------------------------*/
+static void measure_calibration(void) {
+    begin("calib/warmup", -1, 1); /* binds the dump path's symbols; not reported */
+    end();
+    begin("calib/empty", -1, 1);
+    end();
+    begin("calib/loop", -1, PAIRS);
+    for (unsigned i = 0; i < PAIRS; i++)
+        escape(&heap);
+    end();
+}
+
+/* ---- object and page pairs -------------------------------------------------------------*/
+static void pairs(size_t size, bool sized, unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+        void *p = alloc_obj(size);
+        escape(p);
+        check(sized ? bsa_free_sized(&heap, p, size, 0) : bsa_free(&heap, p), "bsa_free");
+    }
+}
+
+static void page_pairs(unsigned order, unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+        void *p;
+        check(bsa_alloc_pages(&heap, (size_t)1 << order, 0, &p), "bsa_alloc_pages");
+        escape(p);
+        check(bsa_free_pages(&heap, p, (size_t)1 << order), "bsa_free_pages");
+    }
+}
+
+static void measure_pairs(void) {
+    for (unsigned c = 0; c < BSA_SIZE_CLASS_COUNT; c++) {
+        size_t size = bsa_size_class_bytes(c);
+        for (int sized = 1; sized >= 0; sized--) {
+            pairs(size, sized, WARMUP);
+            begin(sized ? "pair_sized" : "pair_unsized", (long)size, PAIRS);
+            pairs(size, sized, PAIRS);
+            end();
+        }
+    }
+    for (unsigned k = 0; k < ORDERS; k++) {
+        page_pairs(k, WARMUP);
+        begin("pages", (long)k, PAIRS);
+        page_pairs(k, PAIRS);
+        end();
+    }
+}
+
+/* ---- remote free + drain -------------------------------------------------------------
+ * A worker thread (its own CPU id) frees on command; the main thread waits in sem_wait,
+ * blocked in the kernel, so only the worker executes while it is measured. */
+typedef struct remote_job {
+    sem_t go, done;
+    void **obj;
+    unsigned count;
+    size_t size;
+    bool measure, quit;
+} remote_job_t;
+
+static void *remote_worker(void *arg) {
+    remote_job_t *job = arg;
+    for (;;) {
+        while (sem_wait(&job->go) != 0) {
+        }
+        if (job->quit)
+            break;
+        if (job->measure)
+            begin("remote_free", (long)job->size, job->count);
+        for (unsigned j = 0; j < job->count; j++)
+            check(bsa_free_sized(&heap, job->obj[j], job->size, 0), "remote bsa_free_sized");
+        if (job->measure)
+            end();
+        sem_post(&job->done);
+    }
+    return NULL;
+}
+
+static void alloc_round(void **obj, unsigned n, size_t size, const char *name) {
+    if (name != NULL)
+        begin(name, (long)size, n);
+    for (unsigned j = 0; j < n; j++)
+        obj[j] = alloc_obj(size);
+    if (name != NULL)
+        end();
+}
+
+static void remote_round(remote_job_t *job, void **obj, unsigned n, size_t size,
+                         bool measure) {
+    job->obj = obj;
+    job->count = n;
+    job->size = size;
+    job->measure = measure;
+    sem_post(&job->go);
+    while (sem_wait(&job->done) != 0) {
+    }
+    alloc_round(obj, n, size, measure ? "alloc_after_remote" : NULL);
+    for (unsigned j = 0; j < n; j++)
+        check(bsa_free_sized(&heap, obj[j], size, 0), "bsa_free_sized");
+    alloc_round(obj, n, size, measure ? "alloc_after_local" : NULL);
+}
+
+static void measure_remote(void) {
+    remote_job_t job = {0};
+    sem_init(&job.go, 0, 0);
+    sem_init(&job.done, 0, 0);
+    pthread_t worker;
+    if (pthread_create(&worker, NULL, remote_worker, &job) != 0) {
+        fprintf(stderr, "icount: pthread_create failed\n");
+        exit(1);
+    }
+    void *obj[ROUND_MAX];
+    for (unsigned c = 0; c < BSA_SIZE_CLASS_COUNT; c++) {
+        size_t size = bsa_size_class_bytes(c);
+        size_t per_slab = bsa_slab_objects_for(c, PAGE);
+        unsigned n = per_slab - 1 < ROUND_MAX ? (unsigned)(per_slab - 1) : ROUND_MAX;
+        void *pin = alloc_obj(size); /* keeps the round's slab from emptying */
+        alloc_round(obj, n, size, NULL);
+        for (int r = 0; r < 3; r++)
+            remote_round(&job, obj, n, size, r == 2);
+        for (unsigned j = 0; j < n; j++)
+            check(bsa_free_sized(&heap, obj[j], size, 0), "bsa_free_sized");
+        check(bsa_free_sized(&heap, pin, size, 0), "bsa_free_sized");
+    }
+    job.quit = true;
+    sem_post(&job.go);
+    pthread_join(worker, NULL);
+}
+
+int main(void) {
+    static const bsa_ops_t ops = {.cpu_id = bsa_hosted_thread_cpu_id};
+    const bsa_config_t cfg = {.page_size = PAGE, .cpu_count = CPUS, .ops = &ops};
+    if (!bsa_hosted_thread_cpu_set_limit(CPUS))
+        return 1;
+    void *region = bsa_hosted_map(ARENA);
+    if (region == NULL)
+        return 1;
+    check(bsa_init(&heap, &cfg, region, ARENA), "bsa_init");
+    measure_calibration();
+    measure_pairs();
+    measure_remote();
+    check(bsa_reclaim(&heap), "bsa_reclaim");
+    check(bsa_check(&heap), "bsa_check");
+    printf("icount: done (%s)\n", RUNNING_ON_VALGRIND ? "under valgrind" : "natively");
+    return 0;
+}
