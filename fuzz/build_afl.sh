@@ -6,7 +6,7 @@
 # (AFL_USE_ASAN / AFL_USE_UBSAN), so afl-fuzz must run with -m none (fuzz/run.sh does).
 # The model and helpers are compiled by plain clang (ASan + UBSan, no AFL++ edges): their
 # branches say nothing about the core, and skipping them keeps the map small and fast.
-# Extra flags through BSA_FUZZ_CFLAGS, e.g. BSA_FUZZ_CFLAGS=-DFZ_AVOID_KNOWN_BUGS.
+# Extra flags through BSA_FUZZ_CFLAGS, e.g. BSA_FUZZ_CFLAGS=-DSOMETHING.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

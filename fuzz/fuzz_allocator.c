@@ -496,26 +496,7 @@ static void do_reclaim(void) {
 /* ---- regions ----------------------------------------------------------------------- */
 static uintptr_t dirty_lo, dirty_hi;
 
-
-static uintptr_t init_start; /* the first region, per-CPU array included */
-
-/* FZ_AVOID_KNOWN_BUGS: steer around open core bugs (fuzz/known/) so that a run can look
- * for new ones; off by default, so a known bug still fails ctest and CI. */
-static bool known_bug(uintptr_t start, size_t len, const bsa_config_t *cfg) {
-#ifdef FZ_AVOID_KNOWN_BUGS
-    /* fuzz/known/fuzz_allocator/add-region-over-cpu-array: the overlap test misses the
-     * per-CPU array carved from the start of the first region. */
-    if (!cfg && start < init_start + (size_t)cpus * 4096 && init_start < start + len)
-        return true;
-#else
-    (void)start, (void)len, (void)cfg;
-#endif
-    return false;
-}
-
 static bool add_region(uintptr_t start, size_t len, uint64_t phys, const bsa_config_t *cfg) {
-    if (known_bug(start, len, cfg))
-        return false;
     bool mapped = in_arena(start, len);
     size_t meta = cfg ? (size_t)cfg->cpu_count * 2048 : 0; /* the per-CPU array */
     unsigned allowed = fz_region_allowed(
@@ -882,7 +863,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_begin(TARGET, 0, "INIT(page_size=%zu, cpus=%u, region=arena+%#lx, len=%zu)", ps, cpus,
              (unsigned long)(start - (uintptr_t)arena), len);
     bsa_config_t cfg = {.page_size = ps, .cpu_count = cpus, .ops = &ops};
-    init_start = start;
     if (!add_region(start, len, choose_phys(h[1] >> 5, fz_u16(h + 6), start, len), &cfg))
         return 0;
     verify();

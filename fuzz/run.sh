@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # fuzz/run.sh: build and run the differential fuzzers, summarise, keep crashes.
 #
-#   fuzz/run.sh [-e libfuzzer|afl] [-t SECONDS] [-j JOBS] [-m MAX_LEN] [--avoid-known]
-#               [--no-build] [TARGET|all]
+#   fuzz/run.sh [-e libfuzzer|afl] [-t SECONDS] [-j JOBS] [-m MAX_LEN] [--no-build]
+#               [TARGET|all]
 #
 #   -e  engine (default libfuzzer); -t seconds per target (default 60); -j parallel jobs
 #       per target (libFuzzer -jobs/-workers, AFL++ one -M and JOBS-1 -S; default 1);
-#   -m  longest input in bytes (default 1024: 127 ops); --avoid-known builds with
-#       FZ_AVOID_KNOWN_BUGS (steer around the open bugs in fuzz/known/);
+#   -m  longest input in bytes (default 1024: 127 ops);
 #   TARGET fuzz_buddy | fuzz_slab | fuzz_allocator | all (default all).
 #
 # Prints progress while it runs and a summary per target (execs, execs/s, coverage,
@@ -17,16 +16,15 @@
 # growth, logs, raw crashes) go to build/fuzz-runs/<target>-<engine>/.
 set -euo pipefail
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-engine=libfuzzer secs=60 jobs=1 max_len=1024 avoid=0 build=1 which=all
+engine=libfuzzer secs=60 jobs=1 max_len=1024 build=1 which=all
 while [ $# -gt 0 ]; do
   case $1 in
     -e) engine=$2; shift 2 ;;
     -t) secs=$2; shift 2 ;;
     -j) jobs=$2; shift 2 ;;
     -m) max_len=$2; shift 2 ;;
-    --avoid-known) avoid=1; shift ;;
     --no-build) build=0; shift ;;
     -h | --help) usage; exit 0 ;;
     fuzz_buddy | fuzz_slab | fuzz_allocator | all) which=$1; shift ;;
@@ -41,21 +39,18 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 results=$root/results/fuzz
 mkdir -p "$results"
 norand=(setarch "$(uname -m)" -R) # ASan's shadow mapping wants no ASLR on this kernel
-suffix=$([ $avoid -eq 1 ] && echo "-avoid-known" || true)
 
 # ---- build -------------------------------------------------------------------------
 if [ "$engine" = libfuzzer ]; then
-  bindir=$root/build/fuzz$suffix/fuzz
+  bindir=$root/build/fuzz/fuzz
   if [ $build -eq 1 ]; then
-    cmake --preset fuzz -B "$root/build/fuzz$suffix" \
-      -DBSA_FUZZ_AVOID_KNOWN_BUGS=$([ $avoid -eq 1 ] && echo ON || echo OFF) > /dev/null
-    cmake --build "$root/build/fuzz$suffix" --target "${targets[@]}" > /dev/null
+    cmake --preset fuzz > /dev/null
+    cmake --build --preset fuzz --target "${targets[@]}" > /dev/null
   fi
 else
-  bindir=$root/build/afl$suffix
+  bindir=$root/build/afl
   if [ $build -eq 1 ]; then
-    BSA_FUZZ_CFLAGS=$([ $avoid -eq 1 ] && echo -DFZ_AVOID_KNOWN_BUGS || true) \
-      bash "$root/fuzz/build_afl.sh" "$bindir" > /dev/null
+    bash "$root/fuzz/build_afl.sh" "$bindir" > /dev/null
   fi
 fi
 
@@ -68,7 +63,6 @@ json() { # target engine execs eps cov_name cov ft corpus crashes status saved
   "seconds": $secs,
   "jobs": $jobs,
   "max_len": $max_len,
-  "avoid_known_bugs": $([ $avoid -eq 1 ] && echo true || echo false),
   "execs": $3,
   "execs_per_sec": $4,
   "coverage": {"$5": $6, "features": $7},
