@@ -124,6 +124,10 @@ def bench_sections(rep, summary, out, icount_base):
              "by the best peer's: above 1 means bsa is slower. Peers: malloc/free, "
              "aligned_alloc for pages. %s." % (ctx.get("reps", "?"), ctx.get("mode", "?"),
                                               ctx.get("bsa_heap", "bsa heap")))
+    if ctx.get("mode") == "smoke":
+        rep.para("**Smoke run: each benchmark ran for about 2 ms, once. These figures only "
+                 "show that the pipeline works; they are not measurements. Run ./perf.sh "
+                 "for numbers.**")
     rep.heading("Objects: alloc + free per size class", 3)
     rep.para("ns per pair (lower is better).")
     family_table(rep, summary, "pair", bd.SIZES, "size (B)")
