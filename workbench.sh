@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's main job: everything that proves bsa correct and fast, then the report.
 #
-#   ./workbench.sh          about 8 minutes: build + tests, 20 s of fuzzing per target,
+#   ./workbench.sh          about 5 minutes: build + tests, 20 s of fuzzing per target,
 #                           5 s per stress scenario, benchmarks (5 repetitions), report
 #   ./workbench.sh --long   about an hour: 10 min of fuzzing per target, 2 min per stress
 #                           scenario, 11 benchmark repetitions, coverage
