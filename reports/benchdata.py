@@ -219,3 +219,29 @@ def icount_figures(icount):
         if v is not None:
             out["pages/%d" % order] = v - loop
     return out
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    if v >= 1000:
+        return "%.0f" % v
+    return "%.*f" % (digits, v)
+
+
+# One row per parameter: each allocator's median (M/s when rate), best peer, bsa ratios.
+def family_rows(summary, family, params, threads=1, rate=False):
+    table = index_rate(summary["results"]) if rate else index(summary["results"])
+    ratios = {(r["family"], r["param"], r["threads"]): r for r in summary["ratios"]}
+    rows = []
+    for p in params:
+        vals = [table.get((i, family, p, threads)) for i in IMPLS]
+        if all(v is None for v in vals):
+            continue
+        if rate:
+            vals = [v / 1e6 if v else None for v in vals]
+        r = ratios.get((family, p, threads), {})
+        rows.append([p] + [fmt(v) for v in vals] +
+                    [r.get("best_peer", "-"), fmt(r.get("bsa_sized_over_best_peer"), 2),
+                     fmt(r.get("bsa_unsized_over_best_peer"), 2)])
+    return rows

@@ -99,21 +99,8 @@ def num(v, digits=1):
 
 # ---- benchmarks ---------------------------------------------------------------------------
 def family_table(rep, summary, family, params, first, rate=False, threads=1):
-    table = bd.index_rate(summary["results"]) if rate else bd.index(summary["results"])
-    ratios = {(r["family"], r["param"], r["threads"]): r for r in summary["ratios"]}
-    rows = []
-    for p in params:
-        vals = [table.get((i, family, p, threads)) for i in bd.IMPLS]
-        if all(v is None for v in vals):
-            continue
-        if rate:
-            vals = [v / 1e6 if v else None for v in vals]
-        r = ratios.get((family, p, threads), {})
-        rows.append([p] + [num(v) for v in vals] +
-                    [r.get("best_peer", "-"), num(r.get("bsa_sized_over_best_peer"), 2),
-                     num(r.get("bsa_unsized_over_best_peer"), 2)])
     rep.table([first] + bd.IMPLS + ["best peer", "bsa sized / best", "bsa unsized / best"],
-              rows)
+              bd.family_rows(summary, family, params, threads=threads, rate=rate))
 
 
 def bench_sections(rep, summary, out, icount_base):

@@ -14,14 +14,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchdata as bd  # noqa: E402
 
 
-def fmt(v, digits=1):
-    if v is None:
-        return "-"
-    if v >= 1000:
-        return "%.0f" % v
-    return "%.*f" % (digits, v)
-
-
 def print_table(title, rows, header):
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     print("\n" + title)
@@ -29,44 +21,27 @@ def print_table(title, rows, header):
         print("  " + "  ".join(str(x).rjust(w) for x, w in zip(line, widths)))
 
 
-def family_rows(summary, family, params, threads=1, rate=False):
-    table = bd.index_rate(summary["results"]) if rate else bd.index(summary["results"])
-    ratios = {(r["family"], r["param"], r["threads"]): r for r in summary["ratios"]}
-    rows = []
-    for p in params:
-        vals = [table.get((i, family, p, threads)) for i in bd.IMPLS]
-        if all(v is None for v in vals):
-            continue
-        if rate:
-            vals = [v / 1e6 if v else None for v in vals]
-        r = ratios.get((family, p, threads), {})
-        rows.append([p] + [fmt(v) for v in vals] +
-                    [r.get("best_peer", "-"), fmt(r.get("bsa_sized_over_best_peer"), 2),
-                     fmt(r.get("bsa_unsized_over_best_peer"), 2)])
-    return rows
-
-
 def print_summary(summary):
     header = lambda first: [first] + bd.IMPLS + ["best peer", "sized/best", "unsized/best"]
     for family, title in (("pair", "ns per alloc+free pair, by object size (bytes)"),
                           ("batch", "ns per pair, batch of 256"),
                           ("recycle", "ns per free+alloc, 256 live objects")):
-        print_table(title, family_rows(summary, family, bd.SIZES), header("size"))
+        print_table(title, bd.family_rows(summary, family, bd.SIZES), header("size"))
     for family, title in (("pages", "ns per page alloc+free pair, by order"),
                           ("pages_batch", "ns per page pair, batch of 256"),
                           ("pages_aligned", "ns per page pair, alignment 4x the block")):
-        print_table(title, family_rows(summary, family, bd.ORDERS), header("order"))
+        print_table(title, bd.family_rows(summary, family, bd.ORDERS), header("order"))
     print_table("cross-CPU producer -> consumer, million objects per second (higher is better;"
                 " ratios are of ns per object)",
-                family_rows(summary, "xcpu", bd.SIZES, rate=True), header("size"))
+                bd.family_rows(summary, "xcpu", bd.SIZES, rate=True), header("size"))
     threads = sorted({r["threads"] for r in summary["results"] if r["family"] == "scale_pair"})
     for family in ("scale_pair", "scale_mixed"):
         rows = []
         for t in threads:
-            for r in family_rows(summary, family, [64, 1024], t, rate=True):
+            for r in bd.family_rows(summary, family, [64, 1024], t, rate=True):
                 rows.append(["%d thr" % t] + r[1:])
         print_table(family + ": million ops per second, all threads", rows, header("threads"))
-    rows = family_rows(summary, "mixed", [1024]) + family_rows(summary, "realloc", [65536])
+    rows = bd.family_rows(summary, "mixed", [1024]) + bd.family_rows(summary, "realloc", [65536])
     print_table("mixed (ns per op) and realloc chain (ns per realloc)", rows, header("param"))
 
 
