@@ -108,6 +108,10 @@ step "tsan_mutant_check" bash stress/tsan_mutant_check.sh
 # Benchmarks build and run a tiny pass, the report renders, and the instruction counts
 # must stay within +2% of reports/baseline (exact under callgrind). Wall time never fails.
 step "perf_smoke_icount_gate" ./perf.sh --smoke
+# Fuzzing: 60 s of libFuzzer (ASan + UBSan) per target, 30 s of AFL++ on one target. A
+# crash is minimised into fuzz/regressions/ and fails the step. Summaries: results/fuzz/.
+step "fuzz_libfuzzer_60s_each" bash fuzz/run.sh -t 60 all
+step "fuzz_afl_30s_slab" bash fuzz/run.sh -e afl -t 30 fuzz_slab
 
 echo
 echo "==================== summary ===================="
