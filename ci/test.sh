@@ -112,6 +112,7 @@ step "perf_smoke_icount_gate" ./perf.sh --smoke
 # crash is minimised into fuzz/regressions/ and fails the step. Summaries: results/fuzz/.
 step "fuzz_libfuzzer_60s_each" bash fuzz/run.sh -t 60 all
 step "fuzz_afl_30s_slab" bash fuzz/run.sh -e afl -t 30 fuzz_slab
+step "oss_fuzz_build_check" bash ci/oss-fuzz/check.sh
 
 echo
 echo "==================== summary ===================="
