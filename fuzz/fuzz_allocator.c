@@ -497,6 +497,8 @@ static void do_reclaim(void) {
 static uintptr_t dirty_lo, dirty_hi;
 
 static bool add_region(uintptr_t start, size_t len, uint64_t phys, const bsa_config_t *cfg) {
+    if (!cfg && model.pages.nsec == M_MAX_SECTIONS)
+        return false; /* the model's table is full (the core has no limit): not tried */
     bool mapped = in_arena(start, len);
     size_t meta = cfg ? (size_t)cfg->cpu_count * 2048 : 0; /* the per-CPU array */
     unsigned allowed = fz_region_allowed(

@@ -161,6 +161,8 @@ static void check_new_section(uintptr_t start, size_t len, const bsa_section_inf
 
 /* Adds a region on both sides; init: the first region, through bsa_buddy_init. */
 static bool add_region(uintptr_t start, size_t len, uint64_t phys, bool init) {
+    if (!init && model.pages.nsec == M_MAX_SECTIONS)
+        return false; /* the model's table is full (the core has no limit): not tried */
     bool mapped = in_arena(start, len);
     unsigned allowed = fz_region_allowed(
         start, len, ps, 0, !init && m_pages_overlaps(&model, start, start + len));
