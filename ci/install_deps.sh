@@ -9,7 +9,7 @@ packages=(
   clang-14 libclang-rt-14-dev llvm-14  # clang builds, sanitizer and libFuzzer runtimes
   cmake ninja-build pkg-config  # build, presets, check_install.sh
   valgrind
-  afl++ zip  # fuzz/: AFL++ builds, OSS-Fuzz seed corpus zips
+  afl++ zip unzip  # fuzz/: AFL++ builds, OSS-Fuzz seed corpus zips (check.sh unzips them)
   g++ libbenchmark-dev libbenchmark-tools  # bench/: Google Benchmark, compare.py
   libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev  # the peer allocators
   python3-matplotlib python3-numpy python3-scipy  # reports/ (run by /usr/bin/python3)
