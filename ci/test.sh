@@ -108,11 +108,13 @@ step "tsan_mutant_check" bash stress/tsan_mutant_check.sh
 # Benchmarks build and run a tiny pass, the report renders, and the instruction counts
 # must stay within +2% of reports/baseline (exact under callgrind). Wall time never fails.
 step "perf_smoke_icount_gate" ./perf.sh --smoke
-# Fuzzing: 60 s of libFuzzer (ASan + UBSan) per target, 30 s of AFL++ on one target. A
-# crash is minimised into fuzz/regressions/ and fails the step. Summaries: results/fuzz/.
-step "fuzz_libfuzzer_60s_each" bash fuzz/run.sh -t 60 all
-step "fuzz_afl_30s_slab" bash fuzz/run.sh -e afl -t 30 fuzz_slab
-step "oss_fuzz_build_check" bash ci/oss-fuzz/check.sh
+# Fuzzing (fuzz/ci.sh, about 5 min): replay, 60 s of libFuzzer (ASan + UBSan) per
+# target, 30 s of AFL++ on the target of the day, the OSS-Fuzz build.sh check, and every
+# mutant of fuzz/mutants/ caught. A crash is minimised into fuzz/regressions/ and fails
+# the step. Summaries: results/fuzz/.
+step "fuzz_ci" bash fuzz/ci.sh
+# Source-based coverage of core/src from the corpora plus the unit tests, as a gate.
+step "fuzz_coverage" bash fuzz/coverage.sh --min-lines 95 --min-branches 90
 
 echo
 echo "==================== summary ===================="

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "internal.h" /* CORRUPT: the core's records, to corrupt on purpose */
 #include "model.h"
 
 #define TARGET "fuzz_allocator"
@@ -34,6 +35,7 @@ static bsa_allocator_t alloc;
 static bsa_ops_t ops;
 static unsigned cpus, cur_cpu, reports;
 static size_t ps;
+static size_t objects_per_slab[BSA_SIZE_CLASS_COUNT]; /* for ps, asked once per input */
 static bool translate;
 
 /* ---- hooks ------------------------------------------------------------------------- */
@@ -125,23 +127,22 @@ static void verify_stats(void) {
     for (unsigned k = 0; k <= BSA_MAX_ORDER; k++)
         if (st.free_blocks[k] != blocks[k])
             fz_fail("stats.free_blocks[%u]: core %zu, model %zu", k, st.free_blocks[k], blocks[k]);
-    m_tally_t t;
-    m_slab_tally(&model, &t);
+    const m_tally_t *t = &model.slabs.tally;
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
         size_t slabs = 0, live = 0, pending = 0;
         for (unsigned c = 0; c < cpus; c++) {
-            slabs += t.slabs[c][k];
-            live += t.live[c][k];
-            pending += t.pending[c][k];
+            slabs += t->slabs[c][k];
+            live += t->live[c][k];
+            pending += t->pending[c][k];
         }
         const bsa_class_stats_t *cs = &st.classes[k];
         if (cs->object_size != bsa_size_class_bytes(k) || cs->slabs != slabs ||
-            cs->capacity != slabs * bsa_slab_objects_for(k, ps) || cs->live != live ||
+            cs->capacity != slabs * objects_per_slab[k] || cs->live != live ||
             cs->remote_pending != pending)
             fz_fail("stats.classes[%u] size/slabs/capacity/live/pending: core "
                     "%zu/%zu/%zu/%zu/%zu, model %zu/%zu/%zu/%zu/%zu", k, cs->object_size,
                     cs->slabs, cs->capacity, cs->live, cs->remote_pending,
-                    bsa_size_class_bytes(k), slabs, slabs * bsa_slab_objects_for(k, ps), live,
+                    bsa_size_class_bytes(k), slabs, slabs * objects_per_slab[k], live,
                     pending);
     }
     if (st.bad_frees != model.bad_frees[0] || reports != model.bad_frees[0])
@@ -190,7 +191,7 @@ static bool check_pages(bsa_status_t st, void *p, unsigned k, size_t align, bool
                 bsa_status_name(st), sec >= 0 ? "BSA_OK" : "BSA_E_NOMEM", sec, idx);
     if (st != BSA_OK)
         return false;
-    const char *why = m_pages_judge(&model, (uintptr_t)p, k, align, lowmem);
+    const char *why = m_pages_judge(&model, (uintptr_t)p, k, align, lowmem, sec);
     if (why)
         fz_fail("%s: core took %p: %s (model: section %d page %zu)", what, p, why, sec, idx);
     m_pages_take(&model, (uintptr_t)p, k, kind);
@@ -494,7 +495,15 @@ static void do_reclaim(void) {
 }
 
 /* ---- regions ----------------------------------------------------------------------- */
-static uintptr_t dirty_lo, dirty_hi;
+/* Poisons [start, start + len) but for the sections' regions inside it. */
+static void poison_outside_sections(uintptr_t start, size_t len) {
+    fz_poison((void *)start, len);
+    for (size_t i = 0; i < model.pages.nsec; i++) {
+        const m_section_t *s = &model.pages.sec[i];
+        if (s->region_start < start + len && start < s->region_end)
+            fz_unpoison((void *)s->region_start, s->region_end - s->region_start);
+    }
+}
 
 static bool add_region(uintptr_t start, size_t len, uint64_t phys, const bsa_config_t *cfg) {
     if (!cfg && model.pages.nsec == M_MAX_SECTIONS)
@@ -504,8 +513,6 @@ static bool add_region(uintptr_t start, size_t len, uint64_t phys, const bsa_con
     unsigned allowed = fz_region_allowed(
         start, len, ps, meta, !cfg && m_pages_overlaps(&model, start, start + len));
     if (mapped) {
-        dirty_lo = start < dirty_lo ? start : dirty_lo;
-        dirty_hi = start + len > dirty_hi ? start + len : dirty_hi;
         fz_unpoison((void *)start, len);
         xmap[nxmap++] = (xmap_t){start, start + len, phys};
     }
@@ -516,10 +523,7 @@ static bool add_region(uintptr_t start, size_t len, uint64_t phys, const bsa_con
     if (st != BSA_OK) {
         if (mapped) {
             nxmap--;
-            fz_poison((void *)start, len);
-            for (size_t i = 0; i < model.pages.nsec; i++) /* sections stay addressable */
-                fz_unpoison((void *)model.pages.sec[i].region_start,
-                            model.pages.sec[i].region_end - model.pages.sec[i].region_start);
+            poison_outside_sections(start, len); /* sections stay addressable */
         }
         return false;
     }
@@ -758,17 +762,84 @@ static void op_uninit(const fz_op_t *op) {
                      bsa_init(&alloc, &cfg, (void *)spot, 64 * ps), BSA_E_INVALID);
 }
 
+/* ---- corruption: bsa_check must notice, and must not crash ------------------------- */
+/* As in fuzz_buddy and fuzz_slab, for what only the global allocator's bsa_check sees:
+ * the census of slab blocks in the buddy against the slabs on the CPUs' lists, the CPU
+ * array, the owners. Sets one field to `to`, runs bsa_check, puts it back. `must`: the
+ * answer has to be BSA_E_CORRUPT; else BSA_OK or BSA_E_CORRUPT. */
+static void corrupt_to(void *field, size_t size, uint64_t to, bool must, const char *what) {
+    uint64_t saved = 0;
+    memcpy(&saved, field, size);
+    memcpy(field, &to, size);
+    bsa_status_t st = bsa_check(&alloc);
+    memcpy(field, &saved, size);
+    if (must ? st != BSA_E_CORRUPT : st != BSA_OK && st != BSA_E_CORRUPT)
+        fz_fail("bsa_check with %s = %#llx (was %#llx): core %s, model %s", what,
+                (unsigned long long)to, (unsigned long long)saved, bsa_status_name(st),
+                must ? "BSA_E_CORRUPT" : "BSA_OK or BSA_E_CORRUPT");
+}
+
+static void op_corrupt(const fz_op_t *op) {
+    const m_block_t *blk = model.pages.nblocks ? &model.pages.block[op->b % model.pages.nblocks]
+                                               : NULL;
+    int sl = model.slabs.hi ? m_slab_of(&model, model.slabs.slab[op->b % model.slabs.hi].base)
+                            : -1;
+    bsa__slab_hdr_t *h = sl >= 0 ? (bsa__slab_hdr_t *)model.slabs.slab[sl].base : NULL;
+    bsa__cpu_t *cpu = &alloc._cpus[op->a % cpus];
+    bsa__block_t b;
+    switch (op->cpu % 6) {
+    case 0: /* a block's kind in the buddy: a slab that is no longer one is a census
+             * mismatch. Not the other way: the census would read a header from user
+             * bytes, and its owner test reads through a pointer it has only range-checked
+             * (misaligned: UBSan), so a forged header there is not the checker's to catch. */
+        if (blk && bsa__buddy_find(&alloc._buddy, blk->addr, &b)) {
+            unsigned to = b.kind == BSA__KIND_PAGES || (b.kind == BSA__KIND_SLAB && op->c & 1)
+                              ? BSA__KIND_LARGE
+                              : BSA__KIND_PAGES;
+            corrupt_to((void *)&b.sec->rec[b.head].info, 4, bsa__info(to, b.order),
+                       b.kind == BSA__KIND_SLAB, "a block's kind");
+        }
+        break;
+    case 1:
+        corrupt_to(&cpu->slab._cpu, sizeof(unsigned), cpu->slab._cpu ^ (1u + op->c), true,
+                   "a CPU's slab id");
+        break;
+    case 2:
+        corrupt_to(&alloc._cpu_count, sizeof(unsigned), op->c & 1 ? 0 : BSA_MAX_CPUS + 1u + op->c,
+                   true, "the CPU count");
+        break;
+    case 3:
+        if (h)
+            corrupt_to(&h->size_class, 2, BSA_SIZE_CLASS_COUNT + op->c % 100u, true,
+                       "a slab's class");
+        break;
+    case 4: /* an owner outside the CPU array, or another CPU's slab */
+        if (h) {
+            bsa_slab_t *other = &alloc._cpus[(h->owner->_cpu + 1) % cpus].slab;
+            corrupt_to((void *)&h->owner, sizeof h->owner,
+                       op->c & 1 ? (uintptr_t)&alloc : (uintptr_t)other, op->c & 1 || cpus > 1,
+                       "a slab's owner");
+        }
+        break;
+    default: /* a block's order: the buddy's own check may or may not mind */
+        if (blk && bsa__buddy_find(&alloc._buddy, blk->addr, &b))
+            corrupt_to((void *)&b.sec->rec[b.head].info, 4,
+                       bsa__info(b.kind, (b.order ^ (1u + op->c % 4)) % (BSA_MAX_ORDER + 1)),
+                       false, "a block's order");
+    }
+}
+
 enum op {
     OP_ALLOC, OP_ALLOC2, OP_ALLOC3, OP_ALLOC4, OP_FREE, OP_FREE2, OP_FREE3, OP_FREE_SIZED,
     OP_REALLOC, OP_USABLE, OP_ALLOC_PAGES, OP_FREE_PAGES, OP_ADD_REGION, OP_RECLAIM,
     OP_FILL_PAGES, OP_FREE_ALL_PAGES, OP_DOUBLE_FREE, OP_WILD, OP_BAD_CALLS, OP_UNINIT,
-    OP_ALLOC_MANY, OP_FREE_MANY, OP_REALLOC2, OP_FREE_SIZED2, OP_COUNT
+    OP_ALLOC_MANY, OP_FREE_MANY, OP_REALLOC2, OP_FREE_SIZED2, OP_CORRUPT, OP_COUNT
 };
 static const char *const op_names[OP_COUNT] = {
     "ALLOC", "ALLOC", "ALLOC", "ALLOC", "FREE", "FREE", "FREE", "FREE_SIZED", "REALLOC",
     "USABLE_SIZE", "ALLOC_PAGES", "FREE_PAGES", "ADD_REGION", "RECLAIM", "FILL_PAGES",
     "FREE_ALL_PAGES", "DOUBLE_FREE", "WILD", "BAD_CALLS", "UNINIT", "ALLOC_MANY", "FREE_MANY",
-    "REALLOC", "FREE_SIZED"};
+    "REALLOC", "FREE_SIZED", "CORRUPT"};
 
 static void run_op(const fz_op_t *op, uint8_t fill) {
     switch (op->code % OP_COUNT) {
@@ -819,6 +890,7 @@ static void run_op(const fz_op_t *op, uint8_t fill) {
     case OP_WILD: op_wild(op, fill); break;
     case OP_BAD_CALLS: op_bad_calls(op); break;
     case OP_UNINIT: op_uninit(op); break;
+    case OP_CORRUPT: op_corrupt(op); break;
     case OP_ALLOC_MANY:
         for (size_t i = 0; i < 1 + op->b % 64u; i++)
             do_alloc(decode_size(op->a), 0, (uint8_t)(fill + i));
@@ -837,15 +909,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t h[FZ_HEADER];
     fz_reader_t r;
     fz_reader_init(&r, data, size, h);
+    /* Only the last input's regions are addressable (a failed add poisons its region
+     * again at once), and the model still lists them. */
     if (!poisoned)
         fz_poison(arena, ARENA_BYTES);
-    else if (dirty_hi > dirty_lo)
-        fz_poison((void *)dirty_lo, dirty_hi - dirty_lo);
+    for (size_t i = 0; i < model.pages.nsec; i++)
+        fz_poison((void *)model.pages.sec[i].region_start,
+                  model.pages.sec[i].region_end - model.pages.sec[i].region_start);
     poisoned = true;
-    dirty_lo = (uintptr_t)arena + ARENA_BYTES;
-    dirty_hi = (uintptr_t)arena;
 
     ps = sizes[h[0] & 7];
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++)
+        objects_per_slab[k] = bsa_slab_objects_for(k, ps);
     cpus = 1 + h[1] % MAX_CPUS;
     translate = (h[1] & 0x10) != 0;
     cur_cpu = 0;
@@ -855,6 +930,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ops = (bsa_ops_t){.cpu_id = fuzz_cpu_id, .report = fuzz_report,
                       .virt_to_phys = translate ? fuzz_v2p : NULL};
     m_reset(&model, ps, cpus);
+    m_slab_window(&model, (uintptr_t)arena);
     memset(&alloc, 0, sizeof alloc);
 
     size_t pages = 64 + fz_u16(h + 2) % 449;
@@ -872,10 +948,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_op_t op;
     for (size_t i = 1; fz_next(&r, &op); i++) {
         cur_cpu = op.cpu % cpus;
-        fz_begin(TARGET, i, "%s(cpu=%u a=%u b=%u c=%u)", op_names[op.code % OP_COUNT], op.cpu,
-                 op.a, op.b, op.c);
+        fz_begin_op(TARGET, i, op_names[op.code % OP_COUNT], &op);
         run_op(&op, (uint8_t)(i * 37 + op.c));
         verify();
     }
+    const char *stale_index = m_selfcheck(&model);
+    if (stale_index)
+        fz_fail("model self-check: %s is out of step (a model bug)", stale_index);
     return 0;
 }

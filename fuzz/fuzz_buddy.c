@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "internal.h" /* CORRUPT: the core's records, to corrupt on purpose */
 #include "model.h"
 
 #define TARGET "fuzz_buddy"
@@ -271,7 +272,7 @@ static void do_alloc(size_t count, size_t align, bool lowmem, bool null_out, uin
                 bsa_status_name(st), bsa_status_name(want), sec, idx);
     if (st != BSA_OK)
         return;
-    const char *why = m_pages_judge(&model, (uintptr_t)p, k, a, lowmem);
+    const char *why = m_pages_judge(&model, (uintptr_t)p, k, a, lowmem, sec);
     if (why)
         fz_fail("core returned %p: %s (model: section %d page %zu)", p, why, sec, idx);
     m_pages_take(&model, (uintptr_t)p, k, M_PAGES);
@@ -422,15 +423,67 @@ static void op_free_many(const fz_op_t *op) {
             do_free(model.objs.obj[i].addr, model.objs.obj[i].count);
 }
 
+/* ---- corruption: bsa_buddy_check must notice, and must not crash ------------------- */
+/* Flips bits of one field the checker cross-checks (never a pointer or a range it walks
+ * by: internal.h promises only that links and indexes are range-checked and walks
+ * bounded), runs bsa_buddy_check, and puts the field back. `must`: a counter or mask
+ * the checker recomputes, so any change is BSA_E_CORRUPT; else (a page record, a list
+ * head) either answer may be right, but it must answer. verify() then wants BSA_OK. */
+static void corrupt_field(void *field, size_t size, uint64_t flip, bool must, const char *what) {
+    uint64_t saved = 0, v;
+    memcpy(&saved, field, size);
+    v = saved ^ flip;
+    memcpy(field, &v, size);
+    bsa_status_t st = bsa_buddy_check(&buddy);
+    memcpy(field, &saved, size);
+    if (must ? st != BSA_E_CORRUPT : st != BSA_OK && st != BSA_E_CORRUPT)
+        fz_fail("bsa_buddy_check with %s ^ %#llx: core %s, model %s", what,
+                (unsigned long long)flip, bsa_status_name(st),
+                must ? "BSA_E_CORRUPT" : "BSA_OK or BSA_E_CORRUPT");
+}
+
+static void op_corrupt(const fz_op_t *op) {
+    bsa__section_t *s = buddy._first;
+    for (size_t i = op->a % model.pages.nsec; i > 0; i--)
+        s = s->next_registered;
+    size_t idx = op->b % s->pages;
+    unsigned k = op->c % (BSA_MAX_ORDER + 1);
+    /* c: bits 5.. the value to flip, bits 3-4 which byte it starts at */
+    uint64_t flip = (1 + (uint64_t)(op->c >> 5)) << (8 * ((op->c >> 3) & 3));
+    uint64_t bit = (uint64_t)1 << (op->c % 32);
+    const struct {
+        void *at;
+        size_t size;
+        uint64_t flip;
+        bool must;
+        const char *what;
+    } fields[] = {
+        {(void *)&s->rec[idx].info, 4, flip, false, "a page record's kind/order"},
+        {&s->rec[idx].next, 4, flip, false, "a page record's next"},
+        {&s->rec[idx].prev, 4, flip, false, "a page record's prev"},
+        {&s->free_head[k], 4, flip, false, "a free-list head"},
+        {&s->free_mask, 4, bit, true, "a section's free mask"},
+        {&s->free_pages, sizeof(size_t), flip, true, "a section's free pages"},
+        {&s->lowmem_pages, sizeof(size_t), (uint64_t)1 << 40, true, "a section's lowmem pages"},
+        {&buddy._free_pages, sizeof(size_t), flip, true, "the free pages"},
+        {&buddy._total_pages, sizeof(size_t), flip, true, "the total pages"},
+        {&buddy._free_blocks[k], sizeof(size_t), flip, true, "a free-block count"},
+        {&buddy._section_count, sizeof(size_t), flip, true, "the section count"},
+    };
+    unsigned sel = op->cpu % (sizeof fields / sizeof fields[0]);
+    corrupt_field(fields[sel].at, fields[sel].size, fields[sel].flip, fields[sel].must,
+                  fields[sel].what);
+}
+
 /* ---- the run ----------------------------------------------------------------------- */
 enum op {
     OP_ALLOC, OP_ALLOC2, OP_ALLOC3, OP_LOWMEM, OP_FREE, OP_FREE2, OP_FREE3, OP_FREE_STALE,
     OP_FREE_WILD, OP_ADD_REGION, OP_BAD_REGION, OP_BAD_ALLOC, OP_QUERY, OP_UNINIT, OP_FILL,
-    OP_FREE_MANY, OP_COUNT
+    OP_FREE_MANY, OP_CORRUPT, OP_COUNT
 };
 static const char *const op_names[OP_COUNT] = {
     "ALLOC", "ALLOC", "ALLOC", "LOWMEM", "FREE", "FREE", "FREE", "FREE_STALE", "FREE_WILD",
-    "ADD_REGION", "BAD_REGION", "BAD_ALLOC", "QUERY", "UNINIT", "FILL", "FREE_MANY"};
+    "ADD_REGION", "BAD_REGION", "BAD_ALLOC", "QUERY", "UNINIT", "FILL", "FREE_MANY", "CORRUPT"};
 
 static void run_op(const fz_op_t *op, uint8_t fill) {
     switch (op->code % OP_COUNT) {
@@ -456,6 +509,7 @@ static void run_op(const fz_op_t *op, uint8_t fill) {
     case OP_QUERY: op_query(op); break;
     case OP_UNINIT: op_uninit(op); break;
     case OP_FILL: op_fill(op, fill); break;
+    case OP_CORRUPT: op_corrupt(op); break;
     default: op_free_many(op); break;
     }
 }
@@ -496,10 +550,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     fz_op_t op;
     for (size_t i = 1; fz_next(&r, &op); i++) {
-        fz_begin(TARGET, i, "%s(cpu=%u a=%u b=%u c=%u)", op_names[op.code % OP_COUNT], op.cpu,
-                 op.a, op.b, op.c);
+        fz_begin_op(TARGET, i, op_names[op.code % OP_COUNT], &op);
         run_op(&op, (uint8_t)(i * 37 + op.c));
         verify();
     }
+    const char *stale_index = m_selfcheck(&model);
+    if (stale_index)
+        fz_fail("model self-check: %s is out of step (a model bug)", stale_index);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "internal.h" /* CORRUPT: the core's headers, to corrupt on purpose */
 #include "model.h"
 
 #define TARGET "fuzz_slab"
@@ -62,20 +63,19 @@ static int model_class(size_t size, size_t align) {
 }
 
 static void verify(void) {
-    m_tally_t t;
-    m_slab_tally(&model, &t);
+    const m_tally_t *t = &model.slabs.tally;
     for (unsigned cpu = 0; cpu < cpus; cpu++) {
         const bsa_slab_t *s = &slabs[cpu];
         if (bsa_slab_check(s) != BSA_OK)
             fz_fail("bsa_slab_check(cpu %u): core %s, model BSA_OK", cpu,
                     bsa_status_name(bsa_slab_check(s)));
         for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
-            if (bsa_slab_live(s, k) != t.live[cpu][k] || bsa_slab_count(s, k) != t.slabs[cpu][k] ||
-                bsa_slab_remote_pending(s, k) != t.pending[cpu][k])
+            if (bsa_slab_live(s, k) != t->live[cpu][k] || bsa_slab_count(s, k) != t->slabs[cpu][k] ||
+                bsa_slab_remote_pending(s, k) != t->pending[cpu][k])
                 fz_fail("cpu %u class %u live/slabs/pending: core %zu/%zu/%zu, model %zu/%zu/%zu",
                         cpu, k, bsa_slab_live(s, k), bsa_slab_count(s, k),
-                        bsa_slab_remote_pending(s, k), t.live[cpu][k], t.slabs[cpu][k],
-                        t.pending[cpu][k]);
+                        bsa_slab_remote_pending(s, k), t->live[cpu][k], t->slabs[cpu][k],
+                        t->pending[cpu][k]);
         }
         if (bsa_slab_bad_frees(s) != model.bad_frees[cpu])
             fz_fail("cpu %u bad frees: core %llu, model %llu", cpu,
@@ -408,6 +408,78 @@ static void op_query(const fz_op_t *op) {
                 bsa_size_class(size, align), want);
 }
 
+/* ---- corruption: bsa_slab_check must notice, and must not crash -------------------- */
+/* As in fuzz_buddy: flips bits of one field the checker cross-checks (never a list link
+ * it walks), runs bsa_slab_check, puts the field back; `want` is what it must answer,
+ * or -1 for "BSA_OK or BSA_E_CORRUPT" (a field the checker need not see). */
+static void corrupt_field(const bsa_slab_t *s, void *field, size_t size, uint64_t flip,
+                          int want, const char *what) {
+    uint64_t saved = 0, v;
+    memcpy(&saved, field, size);
+    v = saved ^ flip;
+    memcpy(field, &v, size);
+    bsa_status_t st = bsa_slab_check(s);
+    memcpy(field, &saved, size);
+    if (want == -1 ? st != BSA_OK && st != BSA_E_CORRUPT : st != (bsa_status_t)want)
+        fz_fail("bsa_slab_check with %s ^ %#llx: core %s, model %s", what,
+                (unsigned long long)flip, bsa_status_name(st),
+                want != -1 ? bsa_status_name((bsa_status_t)want) : "BSA_OK or BSA_E_CORRUPT");
+}
+
+static void op_corrupt(const fz_op_t *op) {
+    unsigned cpu = op->cpu % cpus, k = op->a % BSA_SIZE_CLASS_COUNT;
+    bsa_slab_t *s = &slabs[cpu];
+    bsa__slab_class_t *c = &s->_cls[k];
+    uint64_t flip = 1 + (uint64_t)(op->c >> 4), bit = (uint64_t)1 << (op->c % 64);
+    const int corrupt = BSA_E_CORRUPT, either = -1;
+    int sl = -1; /* a slab of this CPU, if any: the header fields */
+    for (size_t i = 0; i < model.slabs.hi && sl < 0; i++)
+        if (model.slabs.slab[(i + op->b) % model.slabs.hi].used &&
+            model.slabs.slab[(i + op->b) % model.slabs.hi].cpu == cpu)
+            sl = (int)((i + op->b) % model.slabs.hi);
+    typedef struct {
+        void *at;
+        size_t size;
+        uint64_t flip;
+        int want;
+        const char *what;
+    } field_t;
+    const field_t of_class[] = { /* the instance and a class: always there */
+        {&c->_count, 4, flip, corrupt, "a class's slot count"},
+        {&c->_slab_pages, 4, flip, corrupt, "a class's slab pages"},
+        {&c->_first_offset, 4, flip, corrupt, "a class's first offset"},
+        {&c->_slabs, sizeof(size_t), flip, corrupt, "a class's slab count"},
+        {&c->_in_use, sizeof(size_t), flip, corrupt, "a class's objects in use"},
+        {&s->_magic, 4, flip, BSA_E_UNINIT, "the magic"},
+        {&s->_page_size, sizeof(size_t), flip << 12, corrupt, "the page size"},
+    };
+    const size_t nclass = sizeof of_class / sizeof of_class[0];
+    unsigned sel = (op->cpu >> 2) % 18;
+    if (sl < 0 || sel < nclass) {
+        const field_t *f = &of_class[sel % nclass];
+        corrupt_field(s, f->at, f->size, f->flip, f->want, f->what);
+        return;
+    }
+    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)model.slabs.slab[sl].base;
+    const field_t of_slab[] = { /* a slab's header: links are compared, never followed */
+        {&h->cookie, 4, flip, corrupt, "a slab's cookie"},
+        {&h->size_class, 2, flip, corrupt, "a slab's class"},
+        {&h->list, 2, flip, corrupt, "a slab's list"},
+        {&h->count, 4, flip, corrupt, "a slab's slot count"},
+        {&h->free, 4, flip, corrupt, "a slab's free count"},
+        {&h->words, 4, flip, corrupt, "a slab's bitmap words"},
+        {&h->hint, 4, flip, either, "a slab's hint"},
+        /* one bit of the free map: the free count no longer matches the bitmap */
+        {(void *)&h->maps[op->b % h->words], 8, bit, corrupt, "a free-map word"},
+        /* the pending map is only read by drains */
+        {(void *)&h->maps[h->words + op->b % h->words], 8, bit, either, "a pending-map word"},
+        {(void *)&h->owner, sizeof h->owner, flip << 4, corrupt, "a slab's owner"},
+        {(void *)&h->prev, sizeof h->prev, flip << 4, corrupt, "a slab's prev"},
+    };
+    const field_t *f = &of_slab[(sel - nclass) % (sizeof of_slab / sizeof of_slab[0])];
+    corrupt_field(s, f->at, f->size, f->flip, f->want, f->what);
+}
+
 /* ---- the run ----------------------------------------------------------------------- */
 static size_t decode_size(uint16_t v) {
     switch (v >> 14) {
@@ -425,12 +497,12 @@ static size_t decode_align(uint16_t v) {
 enum op {
     OP_ALLOC, OP_ALLOC2, OP_ALLOC3, OP_ALLOC4, OP_FREE, OP_FREE2, OP_REMOTE, OP_REMOTE2,
     OP_DOUBLE, OP_RECLAIM, OP_BAD_ADD, OP_BAD_CALLS, OP_UNINIT, OP_QUERY, OP_FREE_MANY,
-    OP_ALLOC_MANY, OP_COUNT
+    OP_ALLOC_MANY, OP_CORRUPT, OP_COUNT
 };
 static const char *const op_names[OP_COUNT] = {
     "ALLOC", "ALLOC", "ALLOC", "ALLOC", "FREE", "FREE", "REMOTE_FREE", "REMOTE_FREE",
     "DOUBLE_FREE", "RECLAIM", "BAD_ADD", "BAD_CALLS", "UNINIT", "QUERY", "FREE_MANY",
-    "ALLOC_MANY"};
+    "ALLOC_MANY", "CORRUPT"};
 
 static void run_op(const fz_op_t *op, uint8_t fill) {
     unsigned cpu = op->cpu % cpus;
@@ -446,6 +518,7 @@ static void run_op(const fz_op_t *op, uint8_t fill) {
     case OP_BAD_CALLS: op_bad_calls(op); break;
     case OP_UNINIT: op_uninit(op); break;
     case OP_QUERY: op_query(op); break;
+    case OP_CORRUPT: op_corrupt(op); break;
     case OP_FREE_MANY:
         for (size_t i = model.objs.n; i-- > 0;) {
             if (i >= model.objs.n) /* a drain removed objects */
@@ -486,6 +559,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(src_used, 0, sizeof src_used);
     stale_n = 0;
     m_reset(&model, ps, cpus);
+    m_slab_window(&model, (uintptr_t)arena);
     fz_begin(TARGET, 0, "INIT(page_size=%zu, cpus=%u, source=%zu pages)", ps, cpus, src_pages);
     for (unsigned cpu = 0; cpu < cpus; cpu++)
         fz_expect_status("bsa_slab_init", bsa_slab_init(&slabs[cpu], ps, cpu), BSA_OK);
@@ -493,10 +567,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     fz_op_t op;
     for (size_t i = 1; fz_next(&r, &op); i++) {
-        fz_begin(TARGET, i, "%s(cpu=%u a=%u b=%u c=%u)", op_names[op.code % OP_COUNT], op.cpu,
-                 op.a, op.b, op.c);
+        fz_begin_op(TARGET, i, op_names[op.code % OP_COUNT], &op);
         run_op(&op, (uint8_t)(i * 37 + op.c));
         verify();
     }
+    const char *stale_index = m_selfcheck(&model);
+    if (stale_index)
+        fz_fail("model self-check: %s is out of step (a model bug)", stale_index);
     return 0;
 }

@@ -7,10 +7,9 @@ name; the op codes below mirror each harness's `enum op`. Seeds are short, meani
 sequences (one scenario each) that mutation starts from; dictionary entries are whole
 op records, so that libFuzzer / AFL++ insert complete operations.
 
-    /usr/bin/python3 fuzz/gen_corpus.py          # rewrites corpus/ and dict/
+    /usr/bin/python3 fuzz/gen_corpus.py          # rewrites the named seeds and dict/
 """
 import os
-import shutil
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,7 +25,7 @@ def header(*bytes_):
 
 # ---- fuzz_buddy ------------------------------------------------------------------------
 B = dict(ALLOC=0, LOWMEM=3, FREE=4, FREE_STALE=7, FREE_WILD=8, ADD_REGION=9, BAD_REGION=10,
-         BAD_ALLOC=11, QUERY=12, UNINIT=13, FILL=14, FREE_MANY=15)
+         BAD_ALLOC=11, QUERY=12, UNINIT=13, FILL=14, FREE_MANY=15, CORRUPT=16)
 
 
 def b_head(page_sel=0, ops=1, phys_mode=2, pages=128, off16=256, phys=40):
@@ -53,6 +52,30 @@ def buddy_seeds():
     s["basic"] = b_head() + b"".join(
         [rec(B["ALLOC"], a=b_count(n)) for n in (1, 2, 3, 4, 8, 16, 1, 1)] +
         [rec(B["FREE"], a=i, b=0) for i in (1, 3, 0)] + [rec(B["QUERY"], a=0, b=0)])
+    # Corrupt each checked field once (cpu selects it), with allocated, free and split
+    # blocks around: bsa_buddy_check must say CORRUPT (or OK for records), then OK again.
+    s["corrupt"] = b_head(pages=64) + b"".join(
+        [rec(B["ALLOC"], a=b_count(n)) for n in (1, 2, 4, 1)] + [rec(B["FREE"], a=1)] +
+        [rec(B["CORRUPT"], cpu=sel, a=0, b=idx, c=c) for sel, idx, c in (
+            (0, 0, 0), (0, 1, 1), (0, 2, 32), (0, 4, 0x100), (0, 8, 2), (1, 4, 0), (1, 8, 64),
+            (2, 4, 0), (2, 12, 3), (3, 0, 0), (3, 0, 2), (3, 0, 3), (4, 0, 0), (4, 0, 3),
+            (4, 0, 30), (5, 0, 0), (6, 0, 0), (7, 0, 0), (8, 0, 0), (9, 0, 2),
+            (10, 0, 0), (10, 0, 64))])
+    # Page records that break the block walk: two free buddies, a kind or an order out
+    # of range, a misaligned or oversized block, a tail page that claims to be a head.
+    # 63 pages; the allocations take the lowest-order blocks: idx 62 PAGES o0, 56 PAGES o1,
+    # 58 FREE o1, 48 PAGES o2, 52 FREE o2, 60 FREE o1 (freed), 32 FREE o4, 0 FREE o5.
+    def flip(value, byte=0):  # the harness flips (1 + (c >> 5)) << (8 * ((c >> 3) & 3))
+        return ((value - 1) << 5) | (byte << 3)
+    s["corrupt_blocks"] = b_head(pages=64) + b"".join(
+        [rec(B["ALLOC"], a=b_count(n)) for n in (1, 1, 2, 4)] + [rec(B["FREE"], a=1)] +
+        [rec(B["CORRUPT"], cpu=0, a=0, b=idx, c=c) for idx, c in (
+            (56, flip(3)),          # PAGES o1 -> FREE o1 next to its free buddy
+            (62, flip(7)),          # kind 5
+            (0, flip(0x10, 1)),     # order 21
+            (58, flip(3, 1)),       # FREE o2 at an idx that is not a multiple of 4
+            (32, flip(1, 1)),       # FREE o5 at 32: past the last page
+            (33, flip(1)))])        # a tail page with a kind
     s["aligned"] = b_head(pages=200) + b"".join(
         rec(B["ALLOC"], a=b_count(n), b=b_align(sh)) for n, sh in
         ((1, 3), (2, 5), (4, 2), (1, 7), (8, 4), (3, 1)))
@@ -90,7 +113,18 @@ def buddy_seeds():
 
 # ---- fuzz_slab -------------------------------------------------------------------------
 S = dict(ALLOC=0, FREE=4, REMOTE=6, DOUBLE=8, RECLAIM=9, BAD_ADD=10, BAD_CALLS=11, UNINIT=12,
-         QUERY=13, FREE_MANY=14, ALLOC_MANY=15)
+         QUERY=13, FREE_MANY=14, ALLOC_MANY=15, CORRUPT=16)
+
+
+# fuzz_slab's CORRUPT: (cpu >> 2) % 18 picks the field, as the tables in op_corrupt.
+S_FIELD = {name: i for i, name in enumerate((
+    "class_count", "class_slab_pages", "class_first_offset", "class_slabs", "class_in_use",
+    "magic", "page_size", "cookie", "size_class", "list", "count", "free", "words", "hint",
+    "free_map", "pending_map", "owner", "prev"))}
+
+
+def s_corrupt(field, cls=0, slab=0, c=0):
+    return rec(S["CORRUPT"], cpu=S_FIELD[field] << 2, a=cls, b=slab, c=c)
 
 
 def s_head(page_sel=0, cpus=2, pages=128):
@@ -116,6 +150,29 @@ def slab_seeds():
         rec(S["FREE"], a=1),                         # local free of a pending object
         rec(S["ALLOC"], a=s_size(7)),                # drains
         rec(S["FREE_MANY"], cpu=4, a=0), rec(S["ALLOC"], a=s_size(7)), rec(S["RECLAIM"], a=0)])
+    # Corrupt each checked field once ((cpu >> 2) selects it) on slabs of several
+    # classes: bsa_slab_check must say CORRUPT (UNINIT for the magic), then OK again.
+    s["corrupt"] = s_head(cpus=1) + b"".join(
+        [rec(S["ALLOC_MANY"], a=s_size(c), b=3) for c in (0, 3, 8)] +
+        [s_corrupt("cookie"), s_corrupt("size_class"), s_corrupt("list"),
+         s_corrupt("list", slab=1, c=16), s_corrupt("count"), s_corrupt("free"),
+         s_corrupt("words"), s_corrupt("hint"), s_corrupt("hint", c=64),
+         s_corrupt("free_map"), s_corrupt("free_map", slab=1, c=63),
+         s_corrupt("free_map", slab=2, c=5), s_corrupt("pending_map", c=3),
+         s_corrupt("owner"), s_corrupt("class_count"), s_corrupt("class_slab_pages", cls=3),
+         s_corrupt("class_first_offset", cls=8), s_corrupt("class_slabs"),
+         s_corrupt("class_slabs", cls=5), s_corrupt("class_in_use"), s_corrupt("magic")])
+    # A free count that contradicts the slab's list (partial with none free, full with
+    # some free, empty with not all free), a back link, the page size.
+    s["corrupt_lists"] = s_head(cpus=1) + b"".join([
+        rec(S["ALLOC_MANY"], a=s_size(0), b=2),                 # class 0 partial: 486 free
+        rec(S["ALLOC_MANY"], a=s_size(8), b=14),                # class 8: one full slab
+        rec(S["ALLOC"], a=s_size(5)), rec(S["FREE"], a=18),    # class 5: cached empty
+        s_corrupt("free", slab=0, c=(486 - 1) << 4),             # free ^ 486 = 0
+        s_corrupt("free", cls=8, slab=1), s_corrupt("free", cls=8, slab=2),
+        s_corrupt("free", cls=5, slab=2), s_corrupt("free", cls=5, slab=3),
+        s_corrupt("prev", slab=0), s_corrupt("prev", slab=1),
+        s_corrupt("page_size"), s_corrupt("page_size", c=16)])
     s["double_free"] = s_head() + b"".join([
         rec(S["ALLOC"], a=s_size(2)), rec(S["ALLOC"], a=s_size(2)), rec(S["FREE"], a=0),
         rec(S["DOUBLE"], cpu=0, a=0), rec(S["DOUBLE"], cpu=1, a=0), rec(S["REMOTE"], a=0),
@@ -146,7 +203,7 @@ def slab_seeds():
 # ---- fuzz_allocator --------------------------------------------------------------------
 A = dict(ALLOC=0, FREE=4, FREE_SIZED=7, REALLOC=8, USABLE=9, ALLOC_PAGES=10, FREE_PAGES=11,
          ADD_REGION=12, RECLAIM=13, FILL_PAGES=14, FREE_ALL_PAGES=15, DOUBLE_FREE=16, WILD=17,
-         BAD_CALLS=18, UNINIT=19, ALLOC_MANY=20, FREE_MANY=21)
+         BAD_CALLS=18, UNINIT=19, ALLOC_MANY=20, FREE_MANY=21, CORRUPT=24)
 
 
 def a_head(page_sel=0, cpus=2, translate=False, phys_mode=2, pages=128, off64=64):
@@ -173,6 +230,16 @@ def allocator_seeds():
         rec(A["FREE"], cpu=1, a=0), rec(A["FREE"], cpu=2, a=1), rec(A["FREE"], cpu=1, a=0),
         rec(A["USABLE"], cpu=2, a=0), rec(A["ALLOC"], cpu=0, a=a_small(64)),
         rec(A["FREE_MANY"], cpu=1, a=1), rec(A["RECLAIM"], cpu=1), rec(A["RECLAIM"], cpu=0)])
+    # Corrupt what only bsa_check sees (cpu selects it): block kinds against the slab
+    # census, a CPU's id, the CPU count, a slab's class and owner; then OK again.
+    s["corrupt"] = a_head(cpus=2) + b"".join(
+        [rec(A["ALLOC_MANY"], cpu=0, a=a_small(64), b=3),
+         rec(A["ALLOC_MANY"], cpu=1, a=a_small(8), b=3),
+         rec(A["ALLOC"], a=a_large(5000)), rec(A["ALLOC_PAGES"], a=1)] +
+        [rec(A["CORRUPT"], cpu=sel, a=a_, b=b, c=c) for sel, a_, b, c in (
+            (0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 2), (0, 0, 2, 0), (0, 0, 3, 2), (0, 0, 3, 1),
+            (1, 0, 0, 0), (1, 1, 0, 5), (2, 0, 0, 0), (2, 0, 0, 1), (3, 0, 0, 0), (3, 0, 1, 7),
+            (4, 0, 0, 0), (4, 0, 0, 1), (4, 0, 1, 0), (5, 0, 0, 0), (5, 0, 2, 1))])
     s["large"] = a_head() + b"".join(
         [rec(A["ALLOC"], a=a_large(n), b=b) for n, b in ((0, 0), (5000, 4 | (13 << 3)), (100, 3))] +
         [rec(A["FREE_SIZED"], a=0, b=0), rec(A["USABLE"], a=1, b=1), rec(A["FREE"], a=1)])
@@ -225,9 +292,10 @@ def dict_entries(ops):
 
 def main():
     for target, (seeds, ops) in TARGETS.items():
+        # Named seeds are rewritten; inputs merged in from fuzzing runs (named by their
+        # SHA-1, see README.md) stay.
         d = os.path.join(HERE, "corpus", target)
-        shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
+        os.makedirs(d, exist_ok=True)
         for name, data in seeds().items():
             with open(os.path.join(d, name), "wb") as f:
                 f.write(data)

@@ -36,9 +36,12 @@ typedef struct fz_reader {
 void fz_reader_init(fz_reader_t *r, const uint8_t *data, size_t size, uint8_t header[FZ_HEADER]);
 bool fz_next(fz_reader_t *r, fz_op_t *op);
 
-/* The op being checked, for failure messages. */
+/* The op being checked, for failure messages: fz_begin formats it now (once per input),
+ * fz_begin_op keeps the record and formats "NAME(cpu=.. a=.. b=.. c=..)" on failure. */
 void fz_begin(const char *target, size_t index, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void fz_begin_op(const char *target, size_t index, const char *name, const fz_op_t *op);
+const char *fz_current_op(void);
 _Noreturn void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fz_expect_status(const char *what, bsa_status_t core, bsa_status_t model);
 /* `allowed` is a bit mask of statuses (fz_bit); for choices the contract leaves open. */

@@ -1,7 +1,11 @@
 /*
  * model.h - the reference model the differential fuzzers check the core against
- * (DESIGN section 7). Written for obviousness, not speed: one byte per page, one byte
- * per slab slot, linear scans over small fixed tables, no allocation.
+ * (DESIGN section 7). Written for obviousness: one byte per page, one byte per slab
+ * slot, small fixed tables, no allocation. The few indexes kept for speed (runs of free
+ * pages, free blocks and free pages per section, block by head page, slab by page,
+ * counters per CPU and class) are updated where the state they summarise changes, and
+ * m_selfcheck re-derives every one of them from the plain state by a full scan (the
+ * harnesses call it once per input, so a stale index is a model bug that fails loudly).
  *
  * Three parts, all in one model_t that a harness keeps in static storage:
  *   pages   sections in registration order, a byte per page (free or the kind of block
@@ -48,6 +52,11 @@ typedef struct m_section {
     size_t pages;
     uint64_t phys_base;                 /* physical address of base                 */
     uint8_t page[M_MAX_PAGES];          /* M_FREE or the kind of the covering block  */
+    /* Indexes, re-derived from page[] whenever it changes (refresh in pages.c):      */
+    size_t free;                        /* pages that are M_FREE                      */
+    uint16_t run[M_MAX_PAGES];          /* free pages from idx on, idx included       */
+    size_t blocks[BSA_MAX_ORDER + 1];   /* maximal free buddy blocks per order        */
+    int16_t head[M_MAX_PAGES];          /* block[] index of the block at idx, or -1   */
 } m_section_t;
 
 typedef struct m_block {
@@ -61,6 +70,7 @@ typedef struct m_pages {
     m_section_t sec[M_MAX_SECTIONS];
     size_t nblocks;
     m_block_t block[M_MAX_BLOCKS];
+    size_t total, free; /* index: the sections' pages and free pages, summed */
 } m_pages_t;
 
 /* ---- objects ----------------------------------------------------------------------- */
@@ -97,12 +107,26 @@ typedef struct m_slab {
     uint32_t hint;               /* speed only: no free slot below it        */
 } m_slab_t;
 
+/* Per CPU and class, summed over the class's slabs (an index: slabs.c keeps it). */
+typedef struct m_tally {
+    size_t live[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT];    /* live slots                   */
+    size_t slabs[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT];
+    size_t pending[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT]; /* slots on the remote stack    */
+    size_t room[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT];    /* slabs with a free slot       */
+    size_t empty[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT];   /* slabs with no live or pending */
+} m_tally_t;
+
+#define M_WINDOW_BYTES ((size_t)4 << 20) /* where slabs may lie: the harness's arena */
+#define M_GRANULE 4096u                  /* the smallest page size                  */
+
 typedef struct m_slabs {
     unsigned cpus;
     size_t hi;                                        /* slots [0, hi) of slab[] used */
     m_slab_t slab[M_MAX_SLABS];
     bool cached[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT];   /* the empty list holds a slab  */
-    size_t pending[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT]; /* sum of the slabs' pending    */
+    m_tally_t tally;                                 /* index                        */
+    uintptr_t window;                                /* m_slab_window                */
+    int16_t at[M_WINDOW_BYTES / M_GRANULE];          /* index: slab over each granule, -1 */
     uint8_t slot[M_MAX_SLABS][M_MAX_SLOTS];          /* enum m_state per slot        */
 } m_slabs_t;
 
@@ -115,6 +139,8 @@ typedef struct model {
 } model_t;
 
 void m_reset(model_t *m, size_t page_size, unsigned cpus);
+/* NULL if every index agrees with a full rescan of the plain state, else which not. */
+const char *m_selfcheck(const model_t *m);
 
 /* pages.c */
 bool m_pages_overlaps(const model_t *m, uintptr_t start, uintptr_t end);
@@ -125,9 +151,10 @@ bool m_pages_run_ok(const model_t *m, size_t sec, size_t idx, unsigned k, size_t
                     bool lowmem);
 /* First section (registration order) holding a run; -1 if none. *idx: its lowest run. */
 int m_pages_first_fit(const model_t *m, unsigned k, size_t align, bool lowmem, size_t *idx);
-/* NULL if the core may return `addr` for this request, else why not. */
+/* NULL if the core may return `addr` for this request, else why not. fit_sec: what
+ * m_pages_first_fit answered for the same request (the run must lie in that section). */
 const char *m_pages_judge(const model_t *m, uintptr_t addr, unsigned k, size_t align,
-                          bool lowmem);
+                          bool lowmem, int fit_sec);
 void m_pages_take(model_t *m, uintptr_t addr, unsigned k, unsigned kind);
 int m_pages_block_at(const model_t *m, uintptr_t addr); /* live block head; -1: none */
 void m_pages_release(model_t *m, int block);
@@ -157,7 +184,10 @@ long m_fill_check(const model_t *m, const m_obj_t *o, size_t len);
 int m_fill_check_some(model_t *m, size_t count);
 
 /* slabs.c */
-int m_slab_add(model_t *m, unsigned cpu, unsigned cls, uintptr_t base); /* -1: full */
+/* Slabs lie in [base, base + M_WINDOW_BYTES) (the harness's arena); once per input. */
+void m_slab_window(model_t *m, uintptr_t base);
+/* -1: the table is full or base is outside the window. */
+int m_slab_add(model_t *m, unsigned cpu, unsigned cls, uintptr_t base);
 int m_slab_of(const model_t *m, uintptr_t addr);        /* slab containing addr; -1 */
 int m_slab_at(const model_t *m, uintptr_t base);        /* slab starting at base; -1 */
 long m_slab_slot(const m_slab_t *s, uintptr_t addr);    /* object start -> slot; -1 */
@@ -179,15 +209,11 @@ int m_slab_reclaim_class(model_t *m, unsigned cpu);
 /* A reclaim released `slab` of class `cls`. */
 void m_slab_reclaimed(model_t *m, int slab);
 void m_slab_remove(model_t *m, int slab);
-/* Per CPU and class in one pass: live objects, slabs, pending frees. */
-typedef struct m_tally {
-    size_t live[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT];
-    size_t slabs[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT];
-    size_t pending[M_MAX_CPUS][BSA_SIZE_CLASS_COUNT];
-} m_tally_t;
-void m_slab_tally(const model_t *m, m_tally_t *t);
+/* Per CPU and class (O(1), from the tally). */
 size_t m_slab_live(const model_t *m, unsigned cpu, unsigned cls);
 size_t m_slab_count(const model_t *m, unsigned cpu, unsigned cls);
 size_t m_slab_pending(const model_t *m, unsigned cpu, unsigned cls);
+/* The tally by a full scan of the slabs (m_selfcheck compares it with the index). */
+void m_slab_tally_scan(const model_t *m, m_tally_t *t);
 
 #endif /* BSA_FUZZ_MODEL_H */

@@ -92,7 +92,6 @@ typedef struct fill_ctx {
     unsigned char *p;
     uint8_t byte;
     size_t limit; /* bytes at or past it are not checked */
-    unsigned char pattern[STRIPE];
 } fill_ctx_t;
 
 static long write_stripe(void *ctx, size_t off, size_t len) {
@@ -101,20 +100,25 @@ static long write_stripe(void *ctx, size_t off, size_t len) {
     return -1;
 }
 
+/* Word by word, then byte by byte where a word differs: plain loads, which ASan checks
+ * inline, cost a quarter of a memcmp call per stripe through its interceptor. */
 static long check_stripe(void *ctx, size_t off, size_t len) {
     fill_ctx_t *c = ctx;
     if (off >= c->limit)
         return -1;
     if (len > c->limit - off)
         len = c->limit - off;
-    for (size_t done = 0; done < len; done += STRIPE) {
-        size_t n = len - done < STRIPE ? len - done : STRIPE;
-        if (memcmp(c->p + off + done, c->pattern, n) == 0)
-            continue;
-        for (size_t i = 0; i < n; i++)
-            if (c->p[off + done + i] != c->byte)
-                return (long)(off + done + i);
+    const unsigned char *p = c->p + off;
+    uint64_t want = 0x0101010101010101ull * c->byte, word;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&word, p + i, 8);
+        if (word != want)
+            break;
     }
+    for (; i < len; i++)
+        if (p[i] != c->byte)
+            return (long)(off + i);
     return -1;
 }
 
@@ -125,7 +129,6 @@ void m_fill(const model_t *m, const m_obj_t *o) {
 
 long m_fill_check(const model_t *m, const m_obj_t *o, size_t len) {
     fill_ctx_t c = {.p = (unsigned char *)o->addr, .byte = o->fill, .limit = len};
-    memset(c.pattern, o->fill, STRIPE);
     if (len <= STRIPE) /* the quick check: the first bytes only */
         return check_stripe(&c, 0, len < o->size ? len : o->size);
     return stripes(o->size, m->page_size, check_stripe, &c);

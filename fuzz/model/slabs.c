@@ -12,13 +12,58 @@
  *     slab with room does it take that one (and nothing is cached any more);
  *   - reclaim gives back every fully free slab, one per step, class by class.
  * The cached slab's identity is never needed, only whether there is one.
+ *
+ * Two indexes, for speed: the tally (counters per CPU and class) changes only through
+ * count_out / count_in around each change of a slab's counts, and at[] maps every 4 KiB
+ * granule of the window to the slab over it. m_selfcheck re-derives both by a scan.
  */
 #include <string.h>
 
 #include "model.h"
 
+static bool of_class(const m_slab_t *s, unsigned cpu, unsigned cls) {
+    return s->used && s->cpu == cpu && s->cls == cls;
+}
+
+static bool fully_free(const m_slab_t *s) { return s->live == 0 && s->pending == 0; }
+
+static bool has_room(const m_slab_t *s) { return s->live + s->pending < s->count; }
+
+/* Takes slab s out of the tally, before its counts change ... */
+static void count_out(m_slabs_t *ms, const m_slab_t *s) {
+    m_tally_t *t = &ms->tally;
+    t->slabs[s->cpu][s->cls]--;
+    t->live[s->cpu][s->cls] -= s->live;
+    t->pending[s->cpu][s->cls] -= s->pending;
+    t->room[s->cpu][s->cls] -= has_room(s);
+    t->empty[s->cpu][s->cls] -= fully_free(s);
+}
+
+/* ... and puts it back after. */
+static void count_in(m_slabs_t *ms, const m_slab_t *s) {
+    m_tally_t *t = &ms->tally;
+    t->slabs[s->cpu][s->cls]++;
+    t->live[s->cpu][s->cls] += s->live;
+    t->pending[s->cpu][s->cls] += s->pending;
+    t->room[s->cpu][s->cls] += has_room(s);
+    t->empty[s->cpu][s->cls] += fully_free(s);
+}
+
+/* Points the granules of slab i at it (or at nothing: -1). */
+static void map_slab(m_slabs_t *ms, size_t i, int16_t to) {
+    const m_slab_t *s = &ms->slab[i];
+    size_t g = (s->base - ms->window) / M_GRANULE, n = (s->bytes + M_GRANULE - 1) / M_GRANULE;
+    for (size_t j = 0; j < n; j++)
+        ms->at[g + j] = to;
+}
+
+void m_slab_window(model_t *m, uintptr_t base) { m->slabs.window = base; }
+
 int m_slab_add(model_t *m, unsigned cpu, unsigned cls, uintptr_t base) {
     m_slabs_t *ms = &m->slabs;
+    size_t bytes = bsa_slab_pages_for(cls, m->page_size) * m->page_size;
+    if (base < ms->window || bytes > M_WINDOW_BYTES || base - ms->window > M_WINDOW_BYTES - bytes)
+        return -1;
     size_t i = 0;
     while (i < ms->hi && ms->slab[i].used)
         i++;
@@ -31,22 +76,26 @@ int m_slab_add(model_t *m, unsigned cpu, unsigned cls, uintptr_t base) {
     s->cpu = cpu;
     s->cls = cls;
     s->base = base;
-    s->bytes = bsa_slab_pages_for(cls, m->page_size) * m->page_size;
+    s->bytes = bytes;
     s->first = (uint32_t)bsa_slab_first_offset_for(cls, m->page_size);
     s->count = (uint32_t)bsa_slab_objects_for(cls, m->page_size);
     s->size = (uint32_t)bsa_size_class_bytes(cls);
     s->live = s->pending = s->hint = 0;
     memset(ms->slot[i], M_SLOT_FREE, s->count);
+    count_in(ms, s);
+    map_slab(ms, i, (int16_t)i);
     return (int)i;
 }
 
 int m_slab_of(const model_t *m, uintptr_t addr) {
-    for (size_t i = 0; i < m->slabs.hi; i++) {
-        const m_slab_t *s = &m->slabs.slab[i];
-        if (s->used && addr >= s->base && addr - s->base < s->bytes)
-            return (int)i;
-    }
-    return -1;
+    const m_slabs_t *ms = &m->slabs;
+    if (addr < ms->window || addr - ms->window >= M_WINDOW_BYTES)
+        return -1;
+    int i = ms->at[(addr - ms->window) / M_GRANULE];
+    if (i < 0)
+        return -1;
+    const m_slab_t *s = &ms->slab[i];
+    return s->used && addr >= s->base && addr - s->base < s->bytes ? i : -1;
 }
 
 int m_slab_at(const model_t *m, uintptr_t base) {
@@ -73,36 +122,22 @@ long m_slab_lowest_free(const model_t *m, int slab) {
     return -1;
 }
 
-static bool of_class(const m_slab_t *s, unsigned cpu, unsigned cls) {
-    return s->used && s->cpu == cpu && s->cls == cls;
-}
-
-static bool fully_free(const m_slab_t *s) { return s->live == 0 && s->pending == 0; }
-
 size_t m_slab_with_room(const model_t *m, unsigned cpu, unsigned cls) {
-    size_t n = 0;
-    for (size_t i = 0; i < m->slabs.hi; i++) {
-        const m_slab_t *s = &m->slabs.slab[i];
-        n += of_class(s, cpu, cls) && s->live + s->pending < s->count;
-    }
-    return n;
+    return m->slabs.tally.room[cpu][cls];
 }
 
 size_t m_slab_fully_free(const model_t *m, unsigned cpu, unsigned cls) {
-    size_t n = 0;
-    for (size_t i = 0; i < m->slabs.hi; i++)
-        n += of_class(&m->slabs.slab[i], cpu, cls) && fully_free(&m->slabs.slab[i]);
-    return n;
+    return m->slabs.tally.empty[cpu][cls];
 }
 
 void m_slab_drain(model_t *m, unsigned cpu, unsigned cls) {
-    if (m->slabs.pending[cpu][cls] == 0)
+    if (m->slabs.tally.pending[cpu][cls] == 0)
         return; /* as the core: nothing pending, nothing to drain */
-    m->slabs.pending[cpu][cls] = 0;
     for (size_t i = 0; i < m->slabs.hi; i++) {
         m_slab_t *s = &m->slabs.slab[i];
         if (!of_class(s, cpu, cls) || s->pending == 0)
             continue;
+        count_out(&m->slabs, s);
         for (uint32_t slot = 0; slot < s->count; slot++) {
             if (m->slabs.slot[i][slot] != M_PENDING)
                 continue;
@@ -114,6 +149,7 @@ void m_slab_drain(model_t *m, unsigned cpu, unsigned cls) {
                 m_obj_remove(m, o);
         }
         s->pending = 0;
+        count_in(&m->slabs, s);
         if (s->live == 0)
             m->slabs.cached[cpu][cls] = true; /* first one emptied is cached; others stay */
     }
@@ -124,8 +160,10 @@ void m_slab_take(model_t *m, int slab, uint32_t slot) {
     bool *cached = &m->slabs.cached[s->cpu][s->cls];
     if (*cached && m_slab_with_room(m, s->cpu, s->cls) == 1)
         *cached = false; /* no partial slab: the cached one was taken */
+    count_out(&m->slabs, s);
     m->slabs.slot[slab][slot] = M_LIVE;
     s->live++;
+    count_in(&m->slabs, s);
     while (s->hint < s->count && m->slabs.slot[slab][s->hint] != M_SLOT_FREE)
         s->hint++;
 }
@@ -136,7 +174,9 @@ bool m_slab_local_free(model_t *m, int slab, uint32_t slot) {
     m->slabs.slot[slab][slot] = M_SLOT_FREE;
     if (slot < s->hint)
         s->hint = slot;
+    count_out(&m->slabs, s);
     s->live--;
+    count_in(&m->slabs, s);
     if (!fully_free(s))
         return false;
     if (!*cached) {
@@ -150,9 +190,10 @@ bool m_slab_local_free(model_t *m, int slab, uint32_t slot) {
 void m_slab_remote_free(model_t *m, int slab, uint32_t slot) {
     m_slab_t *s = &m->slabs.slab[slab];
     m->slabs.slot[slab][slot] = M_PENDING;
+    count_out(&m->slabs, s);
     s->live--;
     s->pending++;
-    m->slabs.pending[s->cpu][s->cls]++;
+    count_in(&m->slabs, s);
 }
 
 int m_slab_reclaim_class(model_t *m, unsigned cpu) {
@@ -171,12 +212,14 @@ void m_slab_reclaimed(model_t *m, int slab) {
 }
 
 void m_slab_remove(model_t *m, int slab) {
+    count_out(&m->slabs, &m->slabs.slab[slab]);
+    map_slab(&m->slabs, (size_t)slab, -1);
     m->slabs.slab[slab].used = false;
     while (m->slabs.hi > 0 && !m->slabs.slab[m->slabs.hi - 1].used)
         m->slabs.hi--;
 }
 
-void m_slab_tally(const model_t *m, m_tally_t *t) {
+void m_slab_tally_scan(const model_t *m, m_tally_t *t) {
     memset(t, 0, sizeof *t);
     for (size_t i = 0; i < m->slabs.hi; i++) {
         const m_slab_t *s = &m->slabs.slab[i];
@@ -185,28 +228,19 @@ void m_slab_tally(const model_t *m, m_tally_t *t) {
         t->live[s->cpu][s->cls] += s->live;
         t->slabs[s->cpu][s->cls]++;
         t->pending[s->cpu][s->cls] += s->pending;
+        t->room[s->cpu][s->cls] += s->live + s->pending < s->count;
+        t->empty[s->cpu][s->cls] += s->live == 0 && s->pending == 0;
     }
 }
 
 size_t m_slab_live(const model_t *m, unsigned cpu, unsigned cls) {
-    size_t n = 0;
-    for (size_t i = 0; i < m->slabs.hi; i++)
-        if (of_class(&m->slabs.slab[i], cpu, cls))
-            n += m->slabs.slab[i].live;
-    return n;
+    return m->slabs.tally.live[cpu][cls];
 }
 
 size_t m_slab_count(const model_t *m, unsigned cpu, unsigned cls) {
-    size_t n = 0;
-    for (size_t i = 0; i < m->slabs.hi; i++)
-        n += of_class(&m->slabs.slab[i], cpu, cls);
-    return n;
+    return m->slabs.tally.slabs[cpu][cls];
 }
 
 size_t m_slab_pending(const model_t *m, unsigned cpu, unsigned cls) {
-    size_t n = 0;
-    for (size_t i = 0; i < m->slabs.hi; i++)
-        if (of_class(&m->slabs.slab[i], cpu, cls))
-            n += m->slabs.slab[i].pending;
-    return n;
+    return m->slabs.tally.pending[cpu][cls];
 }
