@@ -34,6 +34,7 @@ static model_t model;
 static bsa_allocator_t alloc;
 static bsa_ops_t ops;
 static unsigned cpus, cur_cpu, reports;
+static unsigned flags; /* bsa_config_t.flags of this input */
 static size_t ps;
 static size_t objects_per_slab[BSA_SIZE_CLASS_COUNT]; /* for ps, asked once per input */
 static bool translate;
@@ -742,14 +743,21 @@ static void probe_uninit(bsa_allocator_t *a) {
 
 static void op_uninit(const fz_op_t *op) {
     static bsa_allocator_t zero;
-    bsa_config_t cfg = {.page_size = ps, .cpu_count = cpus, .ops = &ops};
+    bsa_config_t cfg = {.page_size = ps, .cpu_count = cpus, .ops = &ops, .flags = flags};
     uintptr_t spot = highest_end();
     switch (op->cpu % 8) {
     case 0: probe_uninit(&zero); return;
     case 1: probe_uninit(NULL); return;
     case 2: cfg.page_size = op->a & 1 ? 2048 : 3 * 4096; break;
     case 3: cfg.cpu_count = op->a & 1 ? 0 : BSA_MAX_CPUS + 1; break;
-    case 4: cfg.ops = NULL; cfg.cpu_count = 2; break;
+    case 4:
+        if (op->a & 2) {
+            cfg.flags = BSA_CPU_EXCLUSIVE << (1 + op->a % 31); /* an unknown flag */
+        } else {
+            cfg.ops = NULL;
+            cfg.cpu_count = 2;
+        }
+        break;
     case 5: spot = 0; break;
     case 6: fz_expect_status("bsa_init(NULL cfg)", bsa_init(&alloc, NULL, (void *)spot, 64 * ps),
                              BSA_E_INVALID); return;
@@ -921,6 +929,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ps = sizes[h[0] & 7];
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++)
         objects_per_slab[k] = bsa_slab_objects_for(k, ps);
+    flags = h[0] & 0x80 ? BSA_CPU_EXCLUSIVE : 0u; /* one thread here: always exclusive */
     cpus = 1 + h[1] % MAX_CPUS;
     translate = (h[1] & 0x10) != 0;
     cur_cpu = 0;
@@ -938,9 +947,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t len = pages * ps + (size_t)(h[7] & 0xf) * 512;
     if (!in_arena(start, len))
         len = (uintptr_t)arena + ARENA_BYTES - start;
-    fz_begin(TARGET, 0, "INIT(page_size=%zu, cpus=%u, region=arena+%#lx, len=%zu)", ps, cpus,
+    fz_begin(TARGET, 0, "INIT(page_size=%zu, cpus=%u, flags=%u, region=arena+%#lx, len=%zu)",
+             ps, cpus, flags,
              (unsigned long)(start - (uintptr_t)arena), len);
-    bsa_config_t cfg = {.page_size = ps, .cpu_count = cpus, .ops = &ops};
+    bsa_config_t cfg = {.page_size = ps, .cpu_count = cpus, .ops = &ops, .flags = flags};
     if (!add_region(start, len, choose_phys(h[1] >> 5, fz_u16(h + 6), start, len), &cfg))
         return 0;
     verify();

@@ -206,9 +206,11 @@ A = dict(ALLOC=0, FREE=4, FREE_SIZED=7, REALLOC=8, USABLE=9, ALLOC_PAGES=10, FRE
          BAD_CALLS=18, UNINIT=19, ALLOC_MANY=20, FREE_MANY=21, CORRUPT=24)
 
 
-def a_head(page_sel=0, cpus=2, translate=False, phys_mode=2, pages=128, off64=64):
+def a_head(page_sel=0, cpus=2, translate=False, phys_mode=2, pages=128, off64=64,
+           exclusive=False):
+    h0 = page_sel | (0x80 if exclusive else 0)  # 0x80: BSA_CPU_EXCLUSIVE
     h1 = (cpus - 1) | (0x10 if translate else 0) | (phys_mode << 5)
-    return struct.pack("<BBHHH", page_sel, h1, pages - 64, off64, 20)
+    return struct.pack("<BBHHH", h0, h1, pages - 64, off64, 20)
 
 
 def a_small(n):  # decode_size: exact sizes up to 2047, and 2048
@@ -274,6 +276,9 @@ def allocator_seeds():
             [rec(A["ALLOC_MANY"], a=a_small(n), b=4) for n in (8, 200, 2048)] +
             [rec(A["ALLOC"], a=a_large(50000)), rec(A["FREE_MANY"], cpu=1, a=1),
              rec(A["RECLAIM"], cpu=0)])
+    # The same scenarios with BSA_CPU_EXCLUSIVE (no per-CPU lock, the inlined fast paths).
+    for name in ("small_local", "remote", "realloc", "bad_inputs", "pages_pressure"):
+        s[name + "_exclusive"] = bytes([s[name][0] | 0x80]) + s[name][1:]
     return s
 
 

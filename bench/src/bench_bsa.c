@@ -20,8 +20,10 @@ void bench_bsa_setup(char *desc, size_t desc_len) {
         .cpu_id = bsa_hosted_thread_cpu_id,
         .relax = bsa_hosted_yield, /* threads may outnumber cores in the scaling family */
     };
+    /* Exclusive: every thread holds its own id (at most BENCH_BSA_CPUS threads, the
+     * limit set below), so the per-CPU lock is not needed. */
     const bsa_config_t cfg = {.page_size = BENCH_PAGE, .cpu_count = BENCH_BSA_CPUS,
-                              .ops = &ops};
+                              .ops = &ops, .flags = BSA_CPU_EXCLUSIVE};
     if (!bsa_hosted_thread_cpu_set_limit(BENCH_BSA_CPUS))
         bench_die("bsa_hosted_thread_cpu_set_limit", BENCH_BSA_CPUS);
     unsigned char *map = bsa_hosted_map(BENCH_BSA_ARENA + BENCH_BSA_PLACE);

@@ -197,7 +197,8 @@ static void measure_remote(void) {
 
 int main(void) {
     static const bsa_ops_t ops = {.cpu_id = bsa_hosted_thread_cpu_id};
-    const bsa_config_t cfg = {.page_size = PAGE, .cpu_count = CPUS, .ops = &ops};
+    const bsa_config_t cfg = {
+        .page_size = PAGE, .cpu_count = CPUS, .ops = &ops, .flags = BSA_CPU_EXCLUSIVE};
     if (!bsa_hosted_thread_cpu_set_limit(CPUS))
         return 1;
     void *region = bsa_hosted_map(ARENA);

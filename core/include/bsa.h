@@ -143,8 +143,9 @@ struct bsa__slab_hdr;
 
 typedef struct bsa__slab_class {
     struct bsa__slab_hdr *_partial, *_full, *_empty; /* doubly linked; _empty holds <= 1 */
-    size_t _slabs;                    /* on all three lists                             */
-    size_t _in_use;                   /* objects handed out, remote frees not yet drained */
+    /* Written by the owner only, read by bsa_stats from any CPU (hence atomic). */
+    BSA__ATOMIC(size_t) _slabs;       /* on all three lists                             */
+    BSA__ATOMIC(size_t) _in_use;      /* objects handed out, remote frees not yet drained */
     BSA__ATOMIC(size_t) _remote_pending; /* pushed by other CPUs, not yet drained       */
     uint32_t _slab_pages, _first_offset, _count; /* geometry, from bsa__slab_geometry  */
 } bsa__slab_class_t;
@@ -196,10 +197,21 @@ BSA_API bsa_status_t bsa_slab_check(const bsa_slab_t *s);
 /* ------------------------------------------------------------------------------------
  * Global allocator (thread-safe after init).
  */
+/* bsa_config_t.flags. BSA_CPU_EXCLUSIVE: the platform promises that CPU i's slabs are
+ * only ever touched by one thread of control at a time, the one cpu_id() calls i
+ * (kernel: preemption and same-CPU interrupt allocations off around each call; hosted:
+ * one thread per CPU id). The per-CPU lock and its critical-section hooks are then
+ * skipped; frees from other CPUs stay lock-free pushes. bsa_stats and bsa_check read
+ * other CPUs' slab lists unlocked in this mode: call them on a quiet allocator. */
+#define BSA_CPU_EXCLUSIVE 1u
+
 typedef struct bsa_config {
     size_t page_size;       /* 4096..65536, power of two           */
     unsigned cpu_count;     /* 1..BSA_MAX_CPUS                     */
     const bsa_ops_t *ops;   /* cpu_id required when cpu_count > 1  */
+    unsigned flags;         /* 0 (default, shared ids) or BSA_CPU_EXCLUSIVE; an
+                             * addition to API.md: zero-initialised configs keep the
+                             * contract's behaviour */
 } bsa_config_t;
 
 struct bsa__cpu;
@@ -207,6 +219,7 @@ struct bsa__cpu;
 typedef struct bsa_allocator {
     uint32_t _magic;
     unsigned _cpu_count;
+    unsigned _flags;                  /* bsa_config_t.flags                          */
     bsa_ops_t _ops;
     BSA__ATOMIC(int) _buddy_lock;
     bsa_buddy_t _buddy;

@@ -24,6 +24,7 @@ void bsa__note_bad(const bsa_allocator_t *a, const void *ptr) {
 bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region, size_t len) {
     if (a == NULL || cfg == NULL || bsa_slab_pages_for(0, cfg->page_size) == 0 ||
         cfg->cpu_count == 0 || cfg->cpu_count > BSA_MAX_CPUS ||
+        (cfg->flags & ~BSA_CPU_EXCLUSIVE) != 0 ||
         (cfg->cpu_count > 1 && (cfg->ops == NULL || cfg->ops->cpu_id == NULL)) ||
         region == NULL || (uintptr_t)region + len < (uintptr_t)region)
         return BSA_E_INVALID;
@@ -46,9 +47,11 @@ bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region,
     /* The per-CPU array is part of the first region: a later region must not overlap it. */
     bsa__section_claim_prefix(a->_buddy._first, (uintptr_t)region);
     a->_cpu_count = cfg->cpu_count;
+    a->_flags = cfg->flags;
     a->_cpus = (bsa__cpu_t *)cpus;
     for (unsigned i = 0; i < cfg->cpu_count; i++) {
         atomic_init(&a->_cpus[i].lock, 0);
+        atomic_init(&a->_cpus[i].last_section, a->_buddy._first);
         bsa_slab_init(&a->_cpus[i].slab, cfg->page_size, i);
         a->_cpus[i].slab._ops = &a->_ops;
     }
@@ -84,11 +87,13 @@ bsa_status_t bsa__locked_free(bsa_allocator_t *a, void *addr, unsigned kind, uns
     return st;
 }
 
-static bsa_status_t alloc_small(bsa_allocator_t *a, unsigned cls, void **out) {
-    bsa__cpu_t *cpu = bsa__current_cpu(a);
-    uintptr_t state = bsa__lock(bsa__ops(a), &cpu->lock);
-    bsa_status_t st = bsa__slab_alloc_class(&cpu->slab, cls, out);
-    bsa__unlock(bsa__ops(a), &cpu->lock, state);
+BSA__NOINLINE static bsa_status_t alloc_small(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                              unsigned cls, void **out) {
+    uintptr_t state = bsa__cpu_lock(a, cpu);
+    bsa_status_t st = BSA__LIKELY(bsa__slab_alloc_fast(&cpu->slab, cls, out))
+                          ? BSA_OK
+                          : bsa__slab_alloc_class(&cpu->slab, cls, out);
+    bsa__cpu_unlock(a, cpu, state);
     if (BSA__LIKELY(st != BSA_NEED_PAGES))
         return st;
 
@@ -100,10 +105,10 @@ static bsa_status_t alloc_small(bsa_allocator_t *a, unsigned cls, void **out) {
                            a->_buddy._page_size, false, BSA__KIND_SLAB, &base);
     if (st != BSA_OK)
         return st;
-    state = bsa__lock(bsa__ops(a), &cpu->lock);
+    state = bsa__cpu_lock(a, cpu);
     bsa__slab_add(&cpu->slab, cls, base);
     st = bsa__slab_alloc_class(&cpu->slab, cls, out); /* succeeds: a fresh slab is there */
-    bsa__unlock(bsa__ops(a), &cpu->lock, state);
+    bsa__cpu_unlock(a, cpu, state);
     return st;
 }
 
@@ -114,9 +119,13 @@ bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out
         align = 8;
     if (BSA__UNLIKELY(out == NULL || !bsa__is_pow2(align)))
         return BSA_E_INVALID;
-    int cls = bsa_size_class(size, align);
-    if (BSA__LIKELY(cls >= 0))
-        return alloc_small(a, (unsigned)cls, out);
+    int cls = bsa__size_class(size, align);
+    if (BSA__LIKELY(cls >= 0)) {
+        bsa__cpu_t *cpu = bsa__current_cpu(a);
+        if ((a->_flags & BSA_CPU_EXCLUSIVE) && bsa__slab_alloc_fast(&cpu->slab, (unsigned)cls, out))
+            return BSA_OK;
+        return alloc_small(a, cpu, (unsigned)cls, out);
+    }
     unsigned order;
     if (bsa__large_order(a, size, &order) != BSA_OK)
         return BSA_E_INVALID;
@@ -135,29 +144,54 @@ bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a, const bsa__block_t
     return h;
 }
 
-static bsa_status_t free_small(bsa_allocator_t *a, bsa__slab_hdr_t *h, void *ptr) {
+static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hdr_t *h,
+                               void *ptr) {
     bsa__cpu_t *owner = cpu_of_slab(a, h->owner);
-    if (owner != bsa__current_cpu(a))
+    if (owner != cpu)
         return bsa__slab_remote_push(h, ptr);
     bsa_slab_pages_t release;
-    uintptr_t state = bsa__lock(bsa__ops(a), &owner->lock);
-    bsa_status_t st = bsa__slab_free_in(&owner->slab, h, ptr, &release);
-    bsa__unlock(bsa__ops(a), &owner->lock, state);
+    uintptr_t state = bsa__cpu_lock(a, owner);
+    bsa_status_t st = BSA__LIKELY(bsa__slab_free_fast(&owner->slab, h, ptr))
+                          ? BSA_OK
+                          : bsa__slab_free_in(&owner->slab, h, ptr, &release);
+    bsa__cpu_unlock(a, owner, state);
     if (st == BSA_RELEASE_PAGES)
         st = bsa__locked_free(a, release.base, BSA__KIND_SLAB, bsa__order_of(release.pages));
     return st;
 }
 
+/* bsa_free's common case with BSA_CPU_EXCLUSIVE: an object of one of this CPU's slabs
+ * in the CPU's last section, of a one-page slab or the slab's first page, whose slab
+ * stays where it is. Calls nothing; false sends the caller to free_checked, which
+ * decides every case. size_class as in free_checked. */
+static inline bool exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
+                                  int size_class) {
+    bsa__section_t *s = atomic_load_explicit(&cpu->last_section, memory_order_acquire);
+    uintptr_t addr = (uintptr_t)ptr;
+    if (BSA__UNLIKELY(!bsa__section_holds(&a->_buddy, s, addr)))
+        return false;
+    size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
+    if (BSA__UNLIKELY(bsa__info_kind(bsa__rec_info(s, idx)) != BSA__KIND_SLAB))
+        return false;
+    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, s, idx);
+    if (BSA__UNLIKELY(h->owner != &cpu->slab || h->cookie != bsa__slab_cookie(h) ||
+                      h->size_class >= BSA_SIZE_CLASS_COUNT ||
+                      (size_class >= 0 && h->size_class != (unsigned)size_class)))
+        return false;
+    return bsa__slab_free_fast(&cpu->slab, h, ptr);
+}
+
 /* Frees the live block or object at ptr. size_class >= 0 / order >= 0: what the caller
  * says it allocated (bsa_free_sized); -1: unknown (bsa_free). */
-static bsa_status_t free_checked(bsa_allocator_t *a, void *ptr, int size_class, int order) {
+BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
+                                               int size_class, int order) {
     bsa__block_t blk;
-    if (bsa__buddy_find(&a->_buddy, (uintptr_t)ptr, &blk)) {
+    if (bsa__find_block(a, cpu, (uintptr_t)ptr, &blk)) {
         uintptr_t head = bsa__page_addr(&a->_buddy, blk.sec, blk.head);
         if (blk.kind == BSA__KIND_SLAB && order < 0) {
             bsa__slab_hdr_t *h = bsa__slab_of_block(a, &blk);
             if (h && (size_class < 0 || h->size_class == (unsigned)size_class))
-                return free_small(a, h, ptr);
+                return free_small(a, cpu, h, ptr);
         } else if (blk.kind == BSA__KIND_LARGE && size_class < 0 && head == (uintptr_t)ptr &&
                    (order < 0 || blk.order == (unsigned)order)) {
             /* Re-validated under the lock: a racing double free loses there. */
@@ -174,7 +208,10 @@ bsa_status_t bsa_free(bsa_allocator_t *a, void *ptr) {
         return BSA_E_UNINIT;
     if (ptr == NULL)
         return BSA_OK;
-    return free_checked(a, ptr, -1, -1);
+    bsa__cpu_t *cpu = bsa__current_cpu(a);
+    if ((a->_flags & BSA_CPU_EXCLUSIVE) && exclusive_free(a, cpu, ptr, -1))
+        return BSA_OK;
+    return free_checked(a, cpu, ptr, -1, -1);
 }
 
 bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t align) {
@@ -186,11 +223,15 @@ bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t a
         return BSA_E_INVALID;
     if (ptr == NULL)
         return BSA_OK;
-    int cls = bsa_size_class(size, align);
-    if (cls >= 0)
-        return free_checked(a, ptr, cls, -1);
+    int cls = bsa__size_class(size, align);
+    bsa__cpu_t *cpu = bsa__current_cpu(a);
+    if (cls >= 0) {
+        if ((a->_flags & BSA_CPU_EXCLUSIVE) && exclusive_free(a, cpu, ptr, cls))
+            return BSA_OK;
+        return free_checked(a, cpu, ptr, cls, -1);
+    }
     unsigned order;
     if (bsa__large_order(a, size, &order) != BSA_OK)
         return BSA_E_INVALID;
-    return free_checked(a, ptr, -1, (int)order);
+    return free_checked(a, cpu, ptr, -1, (int)order);
 }

@@ -8,6 +8,7 @@
 #define BSA_ALLOCATOR_INTERNAL_H
 
 #include "internal.h"
+#include "slab_fast.h"
 
 static inline uintptr_t bsa__lock(const bsa_ops_t *ops, _Atomic int *lock) {
     uintptr_t state = ops->crit_enter ? ops->crit_enter(ops->ctx) : 0;
@@ -28,6 +29,20 @@ static inline void bsa__unlock(const bsa_ops_t *ops, _Atomic int *lock, uintptr_
         ops->crit_exit(ops->ctx, state);
 }
 
+/* The per-CPU lock; nothing at all with BSA_CPU_EXCLUSIVE, where the platform already
+ * guarantees that only CPU i's one thread of control touches CPU i's slabs. */
+static inline uintptr_t bsa__cpu_lock(const bsa_allocator_t *a, bsa__cpu_t *cpu) {
+    if (a->_flags & BSA_CPU_EXCLUSIVE)
+        return 0;
+    return bsa__lock(&a->_ops, &cpu->lock);
+}
+
+static inline void bsa__cpu_unlock(const bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                   uintptr_t state) {
+    if (!(a->_flags & BSA_CPU_EXCLUSIVE))
+        bsa__unlock(&a->_ops, &cpu->lock, state);
+}
+
 static inline bool bsa__ready(const bsa_allocator_t *a) {
     return a != NULL && a->_magic == BSA__ALLOC_MAGIC;
 }
@@ -44,7 +59,9 @@ static inline bsa__cpu_t *bsa__current_cpu(const bsa_allocator_t *a) {
     if (a->_cpu_count == 1)
         return &a->_cpus[0];
     unsigned id = a->_ops.cpu_id(a->_ops.ctx);
-    return &a->_cpus[BSA__LIKELY(id < a->_cpu_count) ? id : id % a->_cpu_count];
+    if (BSA__UNLIKELY(id >= a->_cpu_count))
+        id %= a->_cpu_count;
+    return &a->_cpus[id];
 }
 
 /* Page order of a LARGE block for `size` bytes; E_INVALID when it cannot be a block. */
@@ -56,6 +73,29 @@ static inline bsa_status_t bsa__large_order(const bsa_allocator_t *a, size_t siz
         return BSA_E_INVALID;
     *order = bsa__order_of(pages);
     return BSA_OK;
+}
+
+/* The block holding `addr`, the CPU's last section tried before the skip list. */
+static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t addr,
+                                   bsa__block_t *blk) {
+    bsa__section_t *s = atomic_load_explicit(&cpu->last_section, memory_order_acquire);
+    if (BSA__UNLIKELY(!bsa__section_holds(&a->_buddy, s, addr))) {
+        s = bsa__section_find(&a->_buddy, addr);
+        if (s == NULL)
+            return false;
+        atomic_store_explicit(&cpu->last_section, s, memory_order_release);
+    }
+    /* The page's own record names its block when the page is a head, as every page of
+     * a one-page slab is; otherwise search down for the head. */
+    size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
+    uint32_t info = bsa__rec_info(s, idx);
+    if (BSA__UNLIKELY(bsa__info_kind(info) == BSA__KIND_NONE))
+        return bsa__buddy_find_in(&a->_buddy, s, addr, blk);
+    blk->sec = s;
+    blk->head = idx;
+    blk->kind = bsa__info_kind(info);
+    blk->order = bsa__info_order(info);
+    return true;
 }
 
 /* allocator.c */

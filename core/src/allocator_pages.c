@@ -43,9 +43,9 @@ bsa_status_t bsa_reclaim(bsa_allocator_t *a) {
     bsa__cpu_t *cpu = bsa__current_cpu(a);
     for (;;) {
         bsa_slab_pages_t release;
-        uintptr_t state = bsa__lock(bsa__ops(a), &cpu->lock);
+        uintptr_t state = bsa__cpu_lock(a, cpu);
         bsa_status_t st = bsa_slab_reclaim(&cpu->slab, &release);
-        bsa__unlock(bsa__ops(a), &cpu->lock, state);
+        bsa__cpu_unlock(a, cpu, state);
         if (st != BSA_RELEASE_PAGES)
             return st;
         st = bsa__locked_free(a, release.base, BSA__KIND_SLAB, bsa__order_of(release.pages));

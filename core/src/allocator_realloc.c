@@ -22,12 +22,12 @@ static size_t live_size(const bsa_allocator_t *a, const void *ptr) {
     if (slot < 0)
         return 0;
     bsa__cpu_t *owner = &a->_cpus[h->owner->_cpu];
-    uintptr_t state = bsa__lock(bsa__ops(a), &owner->lock);
+    uintptr_t state = bsa__cpu_lock(a, owner);
     uintptr_t bit = (uintptr_t)1 << ((uint32_t)slot & (BSA__WORD_BITS - 1u));
     bool pending = atomic_load_explicit(&h->maps[h->words + ((uint32_t)slot >> BSA__WORD_SHIFT)],
                                         memory_order_relaxed) & bit;
     bool live = !pending && !bsa__slab_slot_free(h, (uint32_t)slot);
-    bsa__unlock(bsa__ops(a), &owner->lock, state);
+    bsa__cpu_unlock(a, owner, state);
     return live ? bsa_size_class_bytes(h->size_class) : 0;
 }
 

@@ -31,7 +31,7 @@ bsa_status_t bsa_stats(const bsa_allocator_t *a, bsa_stats_t *out) {
     }
     for (unsigned i = 0; i < a->_cpu_count; i++) {
         bsa__cpu_t *cpu = &a->_cpus[i];
-        state = bsa__lock(bsa__ops(a), &cpu->lock);
+        state = bsa__cpu_lock(a, cpu);
         for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
             bsa_class_stats_t *cs = &out->classes[k];
             cs->slabs += bsa_slab_count(&cpu->slab, k);
@@ -40,7 +40,7 @@ bsa_status_t bsa_stats(const bsa_allocator_t *a, bsa_stats_t *out) {
             cs->remote_pending += bsa_slab_remote_pending(&cpu->slab, k);
         }
         bad += bsa_slab_bad_frees(&cpu->slab);
-        bsa__unlock(bsa__ops(a), &cpu->lock, state);
+        bsa__cpu_unlock(a, cpu, state);
     }
     out->bad_frees = bad;
     return BSA_OK;
@@ -86,12 +86,12 @@ bsa_status_t bsa_check(const bsa_allocator_t *a) {
     size_t listed = 0;
     for (unsigned i = 0; i < a->_cpu_count && st == BSA_OK; i++) {
         bsa__cpu_t *cpu = &a->_cpus[i];
-        state = bsa__lock(bsa__ops(a), &cpu->lock);
+        state = bsa__cpu_lock(a, cpu);
         if (cpu->slab._cpu != i || bsa_slab_check(&cpu->slab) != BSA_OK)
             st = BSA_E_CORRUPT;
         for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++)
             listed += bsa_slab_count(&cpu->slab, k);
-        bsa__unlock(bsa__ops(a), &cpu->lock, state);
+        bsa__cpu_unlock(a, cpu, state);
     }
     return st == BSA_OK && listed == census.slabs ? BSA_OK : BSA_E_CORRUPT;
 }

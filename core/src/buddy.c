@@ -124,8 +124,11 @@ bsa_status_t bsa__buddy_alloc(bsa_buddy_t *b, unsigned order, size_t align, bool
 
 bool bsa__buddy_find(const bsa_buddy_t *b, uintptr_t addr, bsa__block_t *out) {
     bsa__section_t *s = bsa__section_find(b, addr);
-    if (s == NULL)
-        return false;
+    return s != NULL && bsa__buddy_find_in(b, s, addr, out);
+}
+
+bool bsa__buddy_find_in(const bsa_buddy_t *b, bsa__section_t *s, uintptr_t addr,
+                        bsa__block_t *out) {
     size_t idx = (size_t)((addr - s->base) >> b->_page_shift);
     /* Only block heads have a kind, so the first head found going down is the block's. */
     for (unsigned j = 0; j <= BSA_MAX_ORDER; j++) {

@@ -26,7 +26,9 @@
 #define BSA__HIDDEN __attribute__((visibility("hidden")))
 #define BSA__LIKELY(x) __builtin_expect(!!(x), 1)
 #define BSA__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define BSA__NOINLINE __attribute__((noinline)) /* keeps slow paths out of fast ones */
 #else
+#define BSA__NOINLINE
 #define BSA__HIDDEN
 #define BSA__LIKELY(x) (x)
 #define BSA__UNLIKELY(x) (x)
@@ -68,6 +70,27 @@ static inline unsigned bsa__log2(size_t x) { /* x > 0 */
 /* Smallest k with 2^k >= count; count in 1..2^BSA_MAX_ORDER. */
 static inline unsigned bsa__order_of(size_t count) {
     return count <= 1 ? 0u : bsa__log2(count - 1) + 1u;
+}
+
+/* Size class of (size, align) per bsa_size_class: inlined on the allocation path. */
+static inline int bsa__size_class(size_t size, size_t align) {
+    if (align != 0 && !bsa__is_pow2(align))
+        return -1;
+    size_t need = size > align ? size : align;
+    if (need > BSA_SMALL_MAX)
+        return -1;
+    if (need <= 8)
+        return 0;
+    return (int)bsa__order_of(need) - 3;
+}
+
+/* A counter with one writer (the owning CPU) that other CPUs may read: a plain load and
+ * store, no read-modify-write. Relaxed: statistics, nothing is published through them. */
+static inline size_t bsa__count(const _Atomic size_t *n) {
+    return atomic_load_explicit((_Atomic size_t *)n, memory_order_relaxed);
+}
+static inline void bsa__count_add(_Atomic size_t *n, size_t delta) {
+    atomic_store_explicit(n, bsa__count(n) + delta, memory_order_relaxed);
 }
 
 /* ---- page records ---------------------------------------------------------------
@@ -151,6 +174,14 @@ BSA__HIDDEN bsa_status_t bsa__buddy_free(bsa_buddy_t *b, void *addr, unsigned ki
                                          unsigned order);
 /* The block containing `addr` (free or allocated). Lock-free; false if none. */
 BSA__HIDDEN bool bsa__buddy_find(const bsa_buddy_t *b, uintptr_t addr, bsa__block_t *out);
+/* The same inside a section already known to hold `addr` among its managed pages. */
+BSA__HIDDEN bool bsa__buddy_find_in(const bsa_buddy_t *b, bsa__section_t *s, uintptr_t addr,
+                                    bsa__block_t *out);
+/* True when `addr` falls in one of the section's managed pages. */
+static inline bool bsa__section_holds(const bsa_buddy_t *b, const bsa__section_t *s,
+                                      uintptr_t addr) {
+    return addr - s->base < ((uintptr_t)s->pages << b->_page_shift);
+}
 BSA__HIDDEN bool bsa__buddy_ready(const bsa_buddy_t *b);
 /* Calls fn on every block of `kind` until it returns false (then returns false).
  * Only on an instance that bsa_buddy_check has passed. */
@@ -182,6 +213,12 @@ typedef struct bsa__slab_hdr {
     _Atomic uintptr_t remote_head; /* stack of remotely freed objects, linked by 1st word */
     _Atomic uintptr_t maps[];      /* free_map[words] then pending_map[words]          */
 } bsa__slab_hdr_t;
+
+/* Bitmap word and bit of a slot. */
+static inline uint32_t bsa__slot_word(uint32_t slot) { return slot >> BSA__WORD_SHIFT; }
+static inline uintptr_t bsa__slot_bit(uint32_t slot) {
+    return (uintptr_t)1 << (slot & (BSA__WORD_BITS - 1u));
+}
 
 static inline uint32_t bsa__slab_cookie(const bsa__slab_hdr_t *h) {
     return BSA__SLAB_MAGIC ^ (uint32_t)((uintptr_t)h >> 4);
@@ -222,7 +259,13 @@ BSA__HIDDEN void bsa__slab_note_bad(bsa_slab_t *s, const void *ptr);
 
 /* ---- per-CPU state of the global allocator, carved from the first region ---- */
 typedef struct bsa__cpu {
-    _Atomic int lock;
+    _Atomic int lock;          /* unused with BSA_CPU_EXCLUSIVE */
+    /* The section of this CPU's last lookup: nearly every free hits it, which spares the
+     * skip-list walk. Set to the first section at init; sections are never unpublished,
+     * so it always points at a valid one.
+     * Release/acquire: a thread sharing this CPU id that reads the hint also sees the
+     * section header it points at. */
+    _Atomic(bsa__section_t *) last_section;
     bsa_slab_t slab;
 } __attribute__((aligned(64))) bsa__cpu_t;
 

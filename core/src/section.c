@@ -188,7 +188,7 @@ bsa__section_t *bsa__section_find(const bsa_buddy_t *b, uintptr_t addr) {
             node = next;
         }
     }
-    if (node && addr - node->base < ((uintptr_t)node->pages << b->_page_shift))
+    if (node && bsa__section_holds(b, node, addr))
         return node;
     return NULL;
 }

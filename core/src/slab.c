@@ -4,15 +4,14 @@
  *
  * Owns: per class, the partial / full / empty lists and the counters in bsa__slab_class_t.
  * Invariants: a slab is on exactly one list, the one its `list` field names; full slabs
- * have free == 0; the empty list holds at most one slab, with free == count (a fully
- * free slab may also sit on partial after a drain, ready for the next allocation).
+ * have free == 0. Each class caches at most one empty slab: on the empty list, or, when
+ * that list is empty, alone on the partial list (so an alloc+free pair moves nothing).
+ * A fully free slab may also sit on partial after a drain, ready for the next allocation.
  * Locks: none here. Everything but remote frees (slab_remote.c) runs on the owner, which
  * the global allocator serialises with the CPU's lock.
  */
 #include "internal.h"
 
-static uint32_t word_of(uint32_t slot) { return slot >> BSA__WORD_SHIFT; }
-static uintptr_t bit_of(uint32_t slot) { return (uintptr_t)1 << (slot & (BSA__WORD_BITS - 1u)); }
 
 static bsa__slab_hdr_t **list_head(bsa__slab_class_t *c, unsigned list) {
     return list == BSA__LIST_PARTIAL ? &c->_partial
@@ -30,7 +29,7 @@ static void list_unlink(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
     h->next = h->prev = NULL;
 }
 
-static void list_push(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
+static void list_link(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
     bsa__slab_hdr_t **head = list_head(c, list);
     h->list = (uint16_t)list;
     h->prev = NULL;
@@ -38,6 +37,24 @@ static void list_push(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
     if (*head)
         (*head)->prev = h;
     *head = h;
+}
+
+/* A fully free slab alone on the partial list is the class's cached empty slab (the
+ * empty list is then empty): a slab that an alloc+free pair empties stays where the
+ * next allocation looks, with no list moves. */
+static bool lone_and_empty(const bsa__slab_hdr_t *h) {
+    return h != NULL && h->next == NULL && h->free == h->count;
+}
+
+/* Pushes onto a list; a slab joining the partial list first sends a lone empty partial
+ * slab to the empty list, so that "the cached slab" keeps one meaning. */
+static void list_push(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
+    bsa__slab_hdr_t *lone = c->_partial;
+    if (list == BSA__LIST_PARTIAL && c->_empty == NULL && lone_and_empty(lone)) {
+        list_unlink(c, lone);
+        list_link(c, lone, BSA__LIST_EMPTY);
+    }
+    list_link(c, h, list);
 }
 
 static void list_move(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
@@ -60,7 +77,8 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
         bsa__slab_class_t *c = &s->_cls[k];
         bsa__slab_geometry(k, page_size, &g);
         c->_partial = c->_full = c->_empty = NULL;
-        c->_slabs = c->_in_use = 0;
+        atomic_init(&c->_slabs, 0);
+        atomic_init(&c->_in_use, 0);
         atomic_init(&c->_remote_pending, 0);
         c->_slab_pages = g.pages;
         c->_first_offset = g.first_offset;
@@ -97,7 +115,7 @@ bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out) {
         list_move(c, h, BSA__LIST_PARTIAL);
     }
     uint32_t slot = take_slot(h);
-    c->_in_use++;
+    bsa__count_add(&c->_in_use, 1);
     if (h->free == 0)
         list_move(c, h, BSA__LIST_FULL);
     *out = (char *)h + c->_first_offset + ((size_t)slot << (cls + 3u));
@@ -138,12 +156,12 @@ void bsa__slab_add(bsa_slab_t *s, unsigned cls, void *base) {
     atomic_init(&h->remote_head, 0);
     for (uint32_t w = 0; w < h->words; w++) {
         uint32_t left = c->_count - (w << BSA__WORD_SHIFT);
-        uintptr_t ones = left >= BSA__WORD_BITS ? ~(uintptr_t)0 : bit_of(left) - 1u;
+        uintptr_t ones = left >= BSA__WORD_BITS ? ~(uintptr_t)0 : bsa__slot_bit(left) - 1u;
         atomic_init(&h->maps[w], ones);
         atomic_init(&h->maps[h->words + w], 0);
     }
     h->cookie = bsa__slab_cookie(h);
-    c->_slabs++;
+    bsa__count_add(&c->_slabs, 1);
     list_push(c, h, BSA__LIST_PARTIAL);
 }
 
@@ -172,20 +190,22 @@ long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
 }
 
 bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot) {
-    uintptr_t v = atomic_load_explicit(&((bsa__slab_hdr_t *)h)->maps[word_of(slot)],
+    uintptr_t v = atomic_load_explicit(&((bsa__slab_hdr_t *)h)->maps[bsa__slot_word(slot)],
                                        memory_order_relaxed);
-    return (v & bit_of(slot)) != 0;
+    return (v & bsa__slot_bit(slot)) != 0;
 }
 
-/* A slab just became fully free: cache it, or hand it back when one is cached. */
+/* A slab just became fully free: cache it, or hand it back when one is cached. Alone
+ * on the partial list it is cached where it is (see lone_and_empty). */
 static bsa_status_t slab_emptied(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_hdr_t *h,
                                  bsa_slab_pages_t *release) {
     if (c->_empty == NULL) {
-        list_move(c, h, BSA__LIST_EMPTY);
+        if (h != c->_partial || h->next != NULL)
+            list_move(c, h, BSA__LIST_EMPTY);
         return BSA_OK;
     }
     list_unlink(c, h);
-    c->_slabs--;
+    bsa__count_add(&c->_slabs, (size_t)-1);
     h->cookie = 0; /* a stale header must never pass for a live one */
     release->size_class = h->size_class;
     release->base = h;
@@ -199,19 +219,22 @@ static bsa_status_t slab_emptied(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_
 bsa_status_t bsa__slab_put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
                                 bsa_slab_pages_t *release) {
     bsa__slab_class_t *c = &s->_cls[h->size_class];
-    _Atomic uintptr_t *word = &h->maps[word_of(slot)];
+    _Atomic uintptr_t *word = &h->maps[bsa__slot_word(slot)];
     uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
-    atomic_store_explicit(word, v | bit_of(slot), memory_order_relaxed);
-    if (word_of(slot) < h->hint)
-        h->hint = word_of(slot);
+    atomic_store_explicit(word, v | bsa__slot_bit(slot), memory_order_relaxed);
+    if (bsa__slot_word(slot) < h->hint)
+        h->hint = bsa__slot_word(slot);
     h->free++;
-    c->_in_use--;
+    bsa__count_add(&c->_in_use, (size_t)-1);
     if (h->free == h->count && h->list != BSA__LIST_EMPTY) {
         if (release)
             return slab_emptied(s, c, h, release);
         /* A drain cannot hand pages back: cache the slab, or keep it on partial where
          * the next allocation uses it and bsa_slab_reclaim finds it. */
-        list_move(c, h, c->_empty == NULL ? BSA__LIST_EMPTY : BSA__LIST_PARTIAL);
+        bool cached = c->_empty != NULL || (c->_partial != h && lone_and_empty(c->_partial));
+        if (!cached && h == c->_partial && h->next == NULL)
+            return BSA_OK; /* alone on partial: cached where it is */
+        list_move(c, h, cached ? BSA__LIST_PARTIAL : BSA__LIST_EMPTY);
         return BSA_OK;
     }
     if (h->list == BSA__LIST_FULL)
@@ -281,7 +304,7 @@ bsa_status_t bsa_slab_reclaim(bsa_slab_t *s, bsa_slab_pages_t *release) {
         bsa__slab_hdr_t *h = find_empty(c);
         if (h) {
             list_unlink(c, h);
-            c->_slabs--;
+            bsa__count_add(&c->_slabs, (size_t)-1);
             h->cookie = 0;
             release->size_class = k;
             release->base = h;
@@ -295,13 +318,13 @@ bsa_status_t bsa_slab_reclaim(bsa_slab_t *s, bsa_slab_pages_t *release) {
 size_t bsa_slab_live(const bsa_slab_t *s, unsigned size_class) {
     if (!slab_ready(s) || size_class >= BSA_SIZE_CLASS_COUNT)
         return 0;
-    size_t used = s->_cls[size_class]._in_use;
+    size_t used = bsa__count(&s->_cls[size_class]._in_use);
     size_t pending = bsa_slab_remote_pending(s, size_class);
     return used > pending ? used - pending : 0;
 }
 
 size_t bsa_slab_count(const bsa_slab_t *s, unsigned size_class) {
-    return slab_ready(s) && size_class < BSA_SIZE_CLASS_COUNT ? s->_cls[size_class]._slabs : 0;
+    return slab_ready(s) && size_class < BSA_SIZE_CLASS_COUNT ? bsa__count(&s->_cls[size_class]._slabs) : 0;
 }
 
 size_t bsa_slab_remote_pending(const bsa_slab_t *s, unsigned size_class) {

@@ -42,7 +42,7 @@ static bool check_list(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigned
                        const bsa__slab_hdr_t *h, unsigned list, size_t *slabs, size_t *used) {
     const bsa__slab_hdr_t *prev = NULL;
     for (; h != NULL; prev = h, h = h->next) {
-        if (++*slabs > c->_slabs || h->prev != prev || !check_header(s, c, cls, h, list))
+        if (++*slabs > bsa__count(&c->_slabs) || h->prev != prev || !check_header(s, c, cls, h, list))
             return false;
         *used += h->count - h->free;
     }
@@ -62,7 +62,7 @@ bsa_status_t bsa_slab_check(const bsa_slab_t *s) {
             !check_list(s, c, k, c->_partial, BSA__LIST_PARTIAL, &slabs, &used) ||
             !check_list(s, c, k, c->_full, BSA__LIST_FULL, &slabs, &used) ||
             !check_list(s, c, k, c->_empty, BSA__LIST_EMPTY, &slabs, &used) ||
-            slabs != c->_slabs || used != c->_in_use)
+            slabs != bsa__count(&c->_slabs) || used != bsa__count(&c->_in_use))
             return BSA_E_CORRUPT;
     }
     return BSA_OK;

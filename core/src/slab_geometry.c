@@ -8,16 +8,7 @@
  */
 #include "internal.h"
 
-int bsa_size_class(size_t size, size_t align) {
-    if (align != 0 && !bsa__is_pow2(align))
-        return -1;
-    size_t need = size > align ? size : align;
-    if (need > BSA_SMALL_MAX)
-        return -1;
-    if (need <= 8)
-        return 0;
-    return (int)bsa__order_of(need) - 3;
-}
+int bsa_size_class(size_t size, size_t align) { return bsa__size_class(size, align); }
 
 size_t bsa_size_class_bytes(unsigned size_class) {
     return size_class < BSA_SIZE_CLASS_COUNT ? (size_t)8 << size_class : 0;

@@ -11,8 +11,6 @@
  */
 #include "internal.h"
 
-static uint32_t word_of(uint32_t slot) { return slot >> BSA__WORD_SHIFT; }
-static uintptr_t bit_of(uint32_t slot) { return (uintptr_t)1 << (slot & (BSA__WORD_BITS - 1u)); }
 
 void bsa__slab_note_bad(bsa_slab_t *s, const void *ptr) {
     /* Relaxed: a statistic; nothing is published through it. */
@@ -28,8 +26,8 @@ bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr) {
         bsa__slab_note_bad(owner, ptr);
         return BSA_E_BAD_FREE;
     }
-    _Atomic uintptr_t *pending = &h->maps[h->words + word_of((uint32_t)slot)];
-    uintptr_t bit = bit_of((uint32_t)slot);
+    _Atomic uintptr_t *pending = &h->maps[h->words + bsa__slot_word((uint32_t)slot)];
+    uintptr_t bit = bsa__slot_bit((uint32_t)slot);
     /* Acquire pairs with the drain's release clear: the drain's read of the object's
      * link happens before our write of it below. */
     if (atomic_fetch_or_explicit(pending, bit, memory_order_acquire) & bit) {
@@ -81,8 +79,8 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
          * racing with this drain sees either the pending bit or the free bit, never
          * neither. Release: our read of the link and our bitmap store above happen
          * before a later pusher's acquire fetch_or and its link write. */
-        atomic_fetch_and_explicit(&h->maps[h->words + word_of((uint32_t)slot)],
-                                  ~bit_of((uint32_t)slot), memory_order_release);
+        atomic_fetch_and_explicit(&h->maps[h->words + bsa__slot_word((uint32_t)slot)],
+                                  ~bsa__slot_bit((uint32_t)slot), memory_order_release);
     }
     if (top != 0)
         bsa__slab_note_bad(s, (void *)top); /* longer than the slab: a corrupted link */

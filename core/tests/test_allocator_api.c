@@ -99,6 +99,13 @@ static void test_uninit_and_bad_config(void) {
     CHECK_STATUS(bsa_init(&z, &c, r, len), BSA_E_INVALID);
     c.cpu_count = UINT32_MAX;
     CHECK_STATUS(bsa_init(&z, &c, r, len), BSA_E_INVALID);
+    /* Unknown flag bits are refused (a later flag must not be silently ignored). */
+    for (unsigned bit = 1; bit < 32; bit++) {
+        c = good;
+        c.flags = BSA_CPU_EXCLUSIVE | (1u << bit);
+        if (!CHECK_STATUS(bsa_init(&z, &c, r, len), BSA_E_INVALID))
+            fprintf(stderr, "  flags %#x\n", c.flags);
+    }
     c = good;
     c.ops = NULL;
     CHECK_STATUS(bsa_init(&z, &c, r, len), BSA_E_INVALID);

@@ -5,7 +5,8 @@
  * (locally and spread over 4 CPUs) with exact page accounting after bsa_reclaim, and a
  * random mix of every class on every CPU checked against a tiny model. After each step:
  * bsa_check, and per class slabs / capacity (= slabs * objects per slab) / live /
- * remote_pending as expected.
+ * remote_pending as expected. All of it twice: in the default mode and with
+ * BSA_CPU_EXCLUSIVE.
  */
 #include <stdint.h>
 #include <string.h>
@@ -70,9 +71,9 @@ static void reclaim_everywhere_exact(void) {
     CHECK_STATUS(bsa_check(&A), BSA_OK);
 }
 
-static void init(void) {
+static void init(unsigned flags) {
     heap = test_region(HEAP_BYTES);
-    bsa_config_t cfg = {.page_size = PS, .cpu_count = NCPU, .ops = &cpu_ops};
+    bsa_config_t cfg = {.page_size = PS, .cpu_count = NCPU, .ops = &cpu_ops, .flags = flags};
     CHECK_STATUS(bsa_init(&A, &cfg, heap, HEAP_BYTES), BSA_OK);
     bsa_stats_t st = stats();
     free0 = st.free_pages;
@@ -357,21 +358,29 @@ static void test_random_mix(test_rng_t *rng) {
     reclaim_everywhere_exact();
 }
 
-int main(void) {
-    test_rng_t rng = test_rng_init(test_seed(0x5eed5ca1e));
-    init();
+/* Everything, on a fresh instance with these bsa_config_t.flags. */
+static void run_all(unsigned flags, test_rng_t *rng) {
+    init(flags);
     test_remote_free_drain();
     fill_2048();
-    free_all_local(&rng);
+    free_all_local(rng);
     fill_2048();
-    free_all_spread(&rng);
+    free_all_spread(rng);
     /* A refill after everything went back gives the same number of objects. */
     size_t first = nobj;
     fill_2048();
     CHECK_EQ_SZ(nobj, first);
-    free_all_spread(&rng);
-    test_random_mix(&rng);
+    free_all_spread(rng);
+    test_random_mix(rng);
     CHECK_EQ_INT(stats().bad_frees, 0);
     test_region_free(heap, HEAP_BYTES);
+}
+
+int main(void) {
+    test_rng_t rng = test_rng_init(test_seed(0x5eed5ca1e));
+    run_all(0, &rng);
+    /* One thread here, so every CPU id is used by one thread at a time: the promise of
+     * BSA_CPU_EXCLUSIVE, whose frees and allocations take the inlined fast paths. */
+    run_all(BSA_CPU_EXCLUSIVE, &rng);
     TEST_MAIN_END();
 }

@@ -419,16 +419,20 @@ static void test_lowest_first_and_cache(void) {
     unsigned char *slab_b = (unsigned char *)((uintptr_t)b[0] & ~(PS - 1));
     CHECK(slab_a != slab_b);
 
-    /* Empty slab A completely: it is cached (OK, no pages back). */
+    /* Empty slab A completely: it is cached (OK, no pages back), where it is: alone on
+     * the partial list (B is full). */
     for (size_t i = 0; i < count; i++)
         CHECK_STATUS(free_handled(&s, a[i], 64, 0), BSA_OK);
-    CHECK_EQ_INT(list_of(slab_a), BSA__LIST_EMPTY);
+    CHECK_EQ_INT(list_of(slab_a), BSA__LIST_PARTIAL);
+    CHECK(s._cls[3]._partial == (void *)slab_a && s._cls[3]._empty == NULL);
     CHECK_EQ_SZ(bsa_slab_count(&s, 3), 2);
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
 
-    /* Empty slab B: the last free returns its pages. */
+    /* Empty slab B: B joining the partial list sends A to the empty list; B's last free
+     * returns its pages. */
     for (size_t i = 0; i + 1 < count; i++)
         CHECK_STATUS(free_handled(&s, b[i], 64, 0), BSA_OK);
+    CHECK_EQ_INT(list_of(slab_a), BSA__LIST_EMPTY);
     bsa_slab_pages_t rel = {99, NULL, 0};
     CHECK_STATUS(bsa_slab_free(&s, b[count - 1], 64, 0, &rel), BSA_RELEASE_PAGES);
     CHECK_EQ_INT(rel.size_class, 3);
@@ -443,8 +447,10 @@ static void test_lowest_first_and_cache(void) {
     CHECK_STATUS(bsa_slab_alloc(&s, 64, 0, &p, &need), BSA_OK);
     CHECK(p == a[0]);
     CHECK_EQ_INT(list_of(slab_a), BSA__LIST_PARTIAL);
+    /* An alloc+free pair moves no slab: A stays alone on partial, the cached one. */
     CHECK_STATUS(free_handled(&s, p, 64, 0), BSA_OK);
-    CHECK_EQ_INT(list_of(slab_a), BSA__LIST_EMPTY);
+    CHECK_EQ_INT(list_of(slab_a), BSA__LIST_PARTIAL);
+    CHECK(s._cls[3]._empty == NULL);
 
     /* Reclaim gives the cached one back, once; then OK. */
     bsa_slab_pages_t r2;
@@ -715,7 +721,7 @@ static void test_remote_and_local_mix(unsigned k) {
     CHECK_EQ_INT(list_of(slab), BSA__LIST_PARTIAL);
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
     CHECK_STATUS(free_handled(&s, objs[0], size, 0), BSA_OK);
-    CHECK_EQ_INT(list_of(slab), BSA__LIST_EMPTY);
+    CHECK_EQ_INT(list_of(slab), BSA__LIST_PARTIAL); /* alone there: the cached slab */
     CHECK_EQ_SZ(bsa_slab_count(&s, k), 1);
     CHECK_EQ_SZ(bsa_slab_live(&s, k), 0);
 
@@ -733,11 +739,12 @@ static void test_remote_and_local_mix(unsigned k) {
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
 
     /* Remote frees of all but one, then a local free of the last one: the slab is
-     * empty after the drain, and goes to the cache (no other empty slab). */
+     * empty after the drain, and is the cached slab (no other empty slab): it went
+     * from full to partial, alone there, and stays. */
     for (size_t i = 1; i < count; i++)
         CHECK_STATUS(bsa_slab_remote_free(objs[i], size, 0), BSA_OK);
     CHECK_STATUS(free_handled(&s, objs[0], size, 0), BSA_OK);
-    CHECK_EQ_INT(list_of(slab), BSA__LIST_EMPTY);
+    CHECK_EQ_INT(list_of(slab), BSA__LIST_PARTIAL);
     CHECK_EQ_SZ(bsa_slab_live(&s, k), 0);
     CHECK_EQ_SZ(bsa_slab_remote_pending(&s, k), 0);
     CHECK_EQ_SZ(reclaim_all(&s), 1);
@@ -783,8 +790,8 @@ static void test_remote_whole_slab(void) {
     CHECK_EQ_SZ(bsa_slab_count(&s, k), 1);
     CHECK_EQ_SZ(bsa_slab_live(&s, k), 1);
     CHECK_EQ_SZ(bsa_slab_remote_pending(&s, k), 0);
-    CHECK_STATUS(free_handled(&s, p, 512, 0), BSA_OK); /* cached */
-    CHECK_EQ_INT(list_of(slab_a), BSA__LIST_EMPTY);
+    CHECK_STATUS(free_handled(&s, p, 512, 0), BSA_OK); /* cached, alone on partial */
+    CHECK_EQ_INT(list_of(slab_a), BSA__LIST_PARTIAL);
 
     /* 3. Two full slabs, both freed remotely (the cached one is used first), then one
      * local alloc/free pair drains them: neither is stranded. Reclaim returns each

@@ -41,6 +41,7 @@ static void usage(FILE *f) {
         "      --cpu-mode MODE  thread: one CPU id per thread (bsa_hosted_thread_cpu_id)\n"
         "                       shared: id = thread %% ids, two or more threads per id\n"
         "                       sched:  sched_getcpu() ids (bsa_hosted_sched_cpu_id)\n"
+        "                       exclusive: as thread, with BSA_CPU_EXCLUSIVE (no CPU lock)\n"
         "                       (default thread; shared-ids uses shared unless sched)\n"
         "      --ids N          CPU ids in shared mode (default threads/2, at least 2)\n"
         "      --heap-mib N     heap of every scenario (default: each scenario's own)\n"
@@ -79,6 +80,8 @@ static bool parse_mode(const char *s, cpu_mode_t *out) {
         *out = CPU_SHARED;
     else if (!strcmp(s, "sched"))
         *out = CPU_SCHED;
+    else if (!strcmp(s, "exclusive"))
+        *out = CPU_EXCLUSIVE;
     else
         return false;
     return true;

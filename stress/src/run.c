@@ -32,7 +32,12 @@
 #define KEEPERS_CAP 4096u
 
 const char *cpu_mode_name(cpu_mode_t m) {
-    return m == CPU_THREAD ? "thread" : m == CPU_SHARED ? "shared" : "sched";
+    return m == CPU_THREAD ? "thread" : m == CPU_SHARED ? "shared" : m == CPU_SCHED ? "sched"
+                                                                                   : "exclusive";
+}
+
+/* One CPU id per thread, from bsa_hosted_thread_cpu_id. */
+static bool one_id_per_thread(cpu_mode_t m) { return m == CPU_THREAD || m == CPU_EXCLUSIVE;
 }
 
 /* Records the first failure; later ones only add a count. */
@@ -108,7 +113,8 @@ static bool setup_heap(run_t *r, const stress_opts_t *opt, result_t *res) {
                                           BSA_DMA32_LIMIT - r->heap_len / 2u};
         r->ops.virt_to_phys = stress_phys;
     }
-    bsa_config_t cfg = {.page_size = r->page_size, .cpu_count = r->cpu_count, .ops = &r->ops};
+    bsa_config_t cfg = {.page_size = r->page_size, .cpu_count = r->cpu_count, .ops = &r->ops,
+                        .flags = r->mode == CPU_EXCLUSIVE ? BSA_CPU_EXCLUSIVE : 0u};
     bsa_status_t st = bsa_init(&r->alloc, &cfg, r->heap, r->heap_len);
     if (st != BSA_OK) {
         fail(res, "bsa_init(%zu MiB, %u CPUs) returned %s", mib, r->cpu_count,
@@ -120,7 +126,7 @@ static bool setup_heap(run_t *r, const stress_opts_t *opt, result_t *res) {
 
 static bool setup_run(run_t *r, const stress_opts_t *opt, result_t *res) {
     choose_threads(r, opt);
-    if (r->mode == CPU_THREAD && !bsa_hosted_thread_cpu_set_limit(r->cpu_count)) {
+    if (one_id_per_thread(r->mode) && !bsa_hosted_thread_cpu_set_limit(r->cpu_count)) {
         fail(res, "cannot limit thread ids to %u (an id is still held)", r->cpu_count);
         return false;
     }
@@ -240,7 +246,7 @@ static void *worker_main(void *arg) {
     stress_force_cpu(r->mode == CPU_SHARED ? w->index % r->cpu_count + 1u : 0u);
     unsigned cpu = stress_cpu_id(r); /* thread mode: take an id before anyone allocates */
     pthread_barrier_wait(&r->start);
-    if (r->mode == CPU_THREAD && bsa_hosted_thread_cpu_holders(cpu) != 1)
+    if (one_id_per_thread(r->mode) && bsa_hosted_thread_cpu_holders(cpu) != 1)
         stress_fatal(w, "thread mode, but cpu id %u has %u holders", cpu,
                      bsa_hosted_thread_cpu_holders(cpu));
     w->producing = true;
@@ -421,7 +427,7 @@ static void check_books(run_t *r, result_t *res) {
     if (added != res->pages_added)
         fail(res, "added sections hold %zu pages, the totals grew by %zu", added,
              res->pages_added);
-    if ((r->sc->flags & SC_ALL_REMOTE) && r->mode == CPU_THREAD && c->local_frees != 0)
+    if ((r->sc->flags & SC_ALL_REMOTE) && one_id_per_thread(r->mode) && c->local_frees != 0)
         fail(res, "%" PRIu64 " local frees: every free should have been remote", c->local_frees);
     if ((r->sc->flags & SC_NOMEM_EACH) && res->min_worker_nomem == 0)
         fail(res, "a worker never saw BSA_E_NOMEM: the heap is not small enough");

@@ -39,6 +39,7 @@ typedef enum cpu_mode {
     CPU_THREAD, /* bsa_hosted_thread_cpu_id: one id per thread, cpu_count = threads   */
     CPU_SHARED, /* id = thread index % ids: threads share ids and contend on locks   */
     CPU_SCHED,  /* bsa_hosted_sched_cpu_id: the CPU the thread runs on               */
+    CPU_EXCLUSIVE, /* as CPU_THREAD, with BSA_CPU_EXCLUSIVE: no per-CPU lock         */
 } cpu_mode_t;
 
 typedef struct stress_opts {
