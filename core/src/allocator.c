@@ -10,10 +10,6 @@
  */
 #include "allocator_internal.h"
 
-static bsa__cpu_t *cpu_of_slab(const bsa_allocator_t *a, const bsa_slab_t *s) {
-    return &a->_cpus[s->_cpu];
-}
-
 void bsa__note_bad(const bsa_allocator_t *a, const void *ptr) {
     /* Relaxed: a statistic. */
     atomic_fetch_add_explicit((_Atomic size_t *)&a->_bad_frees, 1, memory_order_relaxed);
@@ -138,15 +134,14 @@ bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out
 bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a, const bsa__block_t *blk) {
     bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, blk->sec, blk->head);
     if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
-        (uintptr_t)h->owner < (uintptr_t)a->_cpus ||
-        (uintptr_t)h->owner >= (uintptr_t)(a->_cpus + a->_cpu_count))
+        bsa__cpu_of_owner(a, h->owner) == NULL)
         return NULL;
     return h;
 }
 
 static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hdr_t *h,
                                void *ptr) {
-    bsa__cpu_t *owner = cpu_of_slab(a, h->owner);
+    bsa__cpu_t *owner = bsa__cpu_of_owner(a, h->owner); /* checked by bsa__slab_of_block */
     if (owner != cpu)
         return bsa__slab_remote_push(h, ptr);
     bsa_slab_pages_t release;

@@ -75,6 +75,15 @@ static inline bsa_status_t bsa__large_order(const bsa_allocator_t *a, size_t siz
     return BSA_OK;
 }
 
+/* The CPU whose slab allocator `owner` is, or NULL unless it points exactly at one. */
+static inline bsa__cpu_t *bsa__cpu_of_owner(const bsa_allocator_t *a, const bsa_slab_t *owner) {
+    uintptr_t off = (uintptr_t)owner - (uintptr_t)a->_cpus;
+    if ((uintptr_t)owner < (uintptr_t)a->_cpus || off / sizeof(bsa__cpu_t) >= a->_cpu_count ||
+        off % sizeof(bsa__cpu_t) != offsetof(bsa__cpu_t, slab))
+        return NULL;
+    return &a->_cpus[off / sizeof(bsa__cpu_t)];
+}
+
 /* The block holding `addr`, the CPU's last section tried before the skip list. */
 static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t addr,
                                    bsa__block_t *blk) {

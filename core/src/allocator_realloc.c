@@ -21,7 +21,7 @@ static size_t live_size(const bsa_allocator_t *a, const void *ptr) {
     long slot = h ? bsa__slab_slot(h, ptr) : -1;
     if (slot < 0)
         return 0;
-    bsa__cpu_t *owner = &a->_cpus[h->owner->_cpu];
+    bsa__cpu_t *owner = bsa__cpu_of_owner(a, h->owner); /* checked by bsa__slab_of_block */
     uintptr_t state = bsa__cpu_lock(a, owner);
     uintptr_t bit = (uintptr_t)1 << ((uint32_t)slot & (BSA__WORD_BITS - 1u));
     bool pending = atomic_load_explicit(&h->maps[h->words + ((uint32_t)slot >> BSA__WORD_SHIFT)],

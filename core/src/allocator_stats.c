@@ -56,11 +56,8 @@ typedef struct slab_census {
 static bool census_block(void *ctx, uintptr_t addr, unsigned order) {
     slab_census_t *census = ctx;
     const bsa__slab_hdr_t *h = (const bsa__slab_hdr_t *)addr;
-    const bsa__cpu_t *cpus = census->a->_cpus;
     if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
-        (uintptr_t)h->owner < (uintptr_t)cpus ||
-        (uintptr_t)h->owner >= (uintptr_t)(cpus + census->a->_cpu_count) ||
-        &cpus[h->owner->_cpu].slab != h->owner ||
+        bsa__cpu_of_owner(census->a, h->owner) == NULL ||
         bsa__order_of(h->owner->_cls[h->size_class]._slab_pages) != order)
         return false;
     census->slabs++;
