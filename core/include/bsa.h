@@ -100,6 +100,7 @@ typedef struct bsa_buddy {
     struct bsa__section *_first, *_last;   /* registration order: allocation order   */
     /* address-sorted skip list of sections, read lock-free by lookups */
     BSA__ATOMIC(struct bsa__section *) _skip[8];
+    BSA__ATOMIC(unsigned) _skip_levels;    /* levels in use: lookups start there      */
     size_t _section_count;
     size_t _total_pages, _free_pages;
     size_t _free_blocks[BSA_MAX_ORDER + 1];

@@ -206,6 +206,7 @@ bsa_status_t bsa_buddy_init(bsa_buddy_t *b, size_t page_size, const bsa_ops_t *o
     b->_first = b->_last = NULL;
     for (unsigned l = 0; l < BSA__SKIP_LEVELS; l++)
         atomic_init(&b->_skip[l], NULL);
+    atomic_init(&b->_skip_levels, 0);
     b->_section_count = 0;
     b->_total_pages = b->_free_pages = 0;
     for (unsigned k = 0; k <= BSA_MAX_ORDER; k++)

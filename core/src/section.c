@@ -174,11 +174,19 @@ void bsa__section_publish(bsa_buddy_t *b, bsa__section_t *s) {
      * level-0 list. */
     for (unsigned l = 0; l < s->levels; l++)
         atomic_store_explicit(pred[l], s, memory_order_release);
+    /* Lookups start at the highest level in use (one level for a few sections, not
+     * all 8). Any value is safe for a reader: level 0 alone finds every section, a
+     * higher start only skips more. Release: the new links above are visible first. */
+    if (s->levels > atomic_load_explicit(&b->_skip_levels, memory_order_relaxed))
+        atomic_store_explicit(&b->_skip_levels, s->levels, memory_order_release);
 }
 
 bsa__section_t *bsa__section_find(const bsa_buddy_t *b, uintptr_t addr) {
     bsa__section_t *node = NULL;
-    for (unsigned l = BSA__SKIP_LEVELS; l-- > 0;) {
+    /* Acquire: pairs with the release store in bsa__section_publish. */
+    unsigned top = atomic_load_explicit((_Atomic unsigned *)&b->_skip_levels,
+                                        memory_order_acquire);
+    for (unsigned l = top; l-- > 0;) {
         for (;;) {
             /* Acquire: pairs with the release in bsa__section_publish. */
             bsa__section_t *next = atomic_load_explicit(skip_link(b, node, l),
