@@ -10,57 +10,8 @@
  * Locks: none here. Everything but remote frees (slab_remote.c) runs on the owner, which
  * the global allocator serialises with the CPU's lock.
  */
-#include "internal.h"
+#include "slab_lists.h"
 
-
-static bsa__slab_hdr_t **list_head(bsa__slab_class_t *c, unsigned list) {
-    return list == BSA__LIST_PARTIAL ? &c->_partial
-           : list == BSA__LIST_FULL  ? &c->_full
-                                     : &c->_empty;
-}
-
-static void list_unlink(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
-    if (h->prev)
-        h->prev->next = h->next;
-    else
-        *list_head(c, h->list) = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
-    h->next = h->prev = NULL;
-}
-
-static void list_link(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
-    bsa__slab_hdr_t **head = list_head(c, list);
-    h->list = (uint16_t)list;
-    h->prev = NULL;
-    h->next = *head;
-    if (*head)
-        (*head)->prev = h;
-    *head = h;
-}
-
-/* A fully free slab alone on the partial list is the class's cached empty slab (the
- * empty list is then empty): a slab that an alloc+free pair empties stays where the
- * next allocation looks, with no list moves. */
-static bool lone_and_empty(const bsa__slab_hdr_t *h) {
-    return h != NULL && h->next == NULL && h->free == h->count;
-}
-
-/* Pushes onto a list; a slab joining the partial list first sends a lone empty partial
- * slab to the empty list, so that "the cached slab" keeps one meaning. */
-static void list_push(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
-    bsa__slab_hdr_t *lone = c->_partial;
-    if (list == BSA__LIST_PARTIAL && c->_empty == NULL && lone_and_empty(lone)) {
-        list_unlink(c, lone);
-        list_link(c, lone, BSA__LIST_EMPTY);
-    }
-    list_link(c, h, list);
-}
-
-static void list_move(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
-    list_unlink(c, h);
-    list_push(c, h, list);
-}
 
 static bool slab_ready(const bsa_slab_t *s) { return s != NULL && s->_magic == BSA__SLAB_MAGIC; }
 
@@ -112,12 +63,12 @@ bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out) {
         h = c->_empty;
         if (h == NULL)
             return BSA_NEED_PAGES;
-        list_move(c, h, BSA__LIST_PARTIAL);
+        bsa__list_move(c, h, BSA__LIST_PARTIAL);
     }
     uint32_t slot = take_slot(h);
     bsa__count_add(&c->_in_use, 1);
     if (h->free == 0)
-        list_move(c, h, BSA__LIST_FULL);
+        bsa__list_move(c, h, BSA__LIST_FULL);
     *out = (char *)h + c->_first_offset + ((size_t)slot << (cls + 3u));
     return BSA_OK;
 }
@@ -162,7 +113,7 @@ void bsa__slab_add(bsa_slab_t *s, unsigned cls, void *base) {
     }
     h->cookie = bsa__slab_cookie(h);
     bsa__count_add(&c->_slabs, 1);
-    list_push(c, h, BSA__LIST_PARTIAL);
+    bsa__list_push(c, h, BSA__LIST_PARTIAL);
 }
 
 bsa_status_t bsa_slab_add_slab(bsa_slab_t *s, unsigned size_class, void *base, size_t bytes) {
@@ -201,10 +152,10 @@ static bsa_status_t slab_emptied(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_
                                  bsa_slab_pages_t *release) {
     if (c->_empty == NULL) {
         if (h != c->_partial || h->next != NULL)
-            list_move(c, h, BSA__LIST_EMPTY);
+            bsa__list_move(c, h, BSA__LIST_EMPTY);
         return BSA_OK;
     }
-    list_unlink(c, h);
+    bsa__list_unlink(c, h);
     bsa__count_add(&c->_slabs, (size_t)-1);
     h->cookie = 0; /* a stale header must never pass for a live one */
     release->size_class = h->size_class;
@@ -231,14 +182,14 @@ bsa_status_t bsa__slab_put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot
             return slab_emptied(s, c, h, release);
         /* A drain cannot hand pages back: cache the slab, or keep it on partial where
          * the next allocation uses it and bsa_slab_reclaim finds it. */
-        bool cached = c->_empty != NULL || (c->_partial != h && lone_and_empty(c->_partial));
+        bool cached = c->_empty != NULL || (c->_partial != h && bsa__lone_and_empty(c->_partial));
         if (!cached && h == c->_partial && h->next == NULL)
             return BSA_OK; /* alone on partial: cached where it is */
-        list_move(c, h, cached ? BSA__LIST_PARTIAL : BSA__LIST_EMPTY);
+        bsa__list_move(c, h, cached ? BSA__LIST_PARTIAL : BSA__LIST_EMPTY);
         return BSA_OK;
     }
     if (h->list == BSA__LIST_FULL)
-        list_move(c, h, BSA__LIST_PARTIAL);
+        bsa__list_move(c, h, BSA__LIST_PARTIAL);
     return BSA_OK;
 }
 
@@ -303,7 +254,7 @@ bsa_status_t bsa_slab_reclaim(bsa_slab_t *s, bsa_slab_pages_t *release) {
         bsa__slab_drain_class(s, k);
         bsa__slab_hdr_t *h = find_empty(c);
         if (h) {
-            list_unlink(c, h);
+            bsa__list_unlink(c, h);
             bsa__count_add(&c->_slabs, (size_t)-1);
             h->cookie = 0;
             release->size_class = k;
