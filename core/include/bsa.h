@@ -22,8 +22,10 @@
 extern "C" {
 /* C++ sees the same layout; only the core touches these fields, always as C11 atomics. */
 #define BSA__ATOMIC(T) T
+#define BSA__ALIGN64 alignas(64)
 #else
 #define BSA__ATOMIC(T) _Atomic(T)
+#define BSA__ALIGN64 _Alignas(64)
 #endif
 
 /* Public functions keep default visibility even when the core is built with
@@ -147,7 +149,6 @@ typedef struct bsa__slab_class {
     /* Written by the owner only, read by bsa_stats from any CPU (hence atomic). */
     BSA__ATOMIC(size_t) _slabs;       /* on all three lists                             */
     BSA__ATOMIC(size_t) _in_use;      /* objects handed out, remote frees not yet drained */
-    BSA__ATOMIC(size_t) _remote_pending; /* pushed by other CPUs, not yet drained       */
     uint32_t _slab_pages, _first_offset, _count; /* geometry, from bsa__slab_geometry  */
 } bsa__slab_class_t;
 
@@ -158,6 +159,9 @@ typedef struct bsa_slab {
     const bsa_ops_t *_ops;            /* report hook; NULL when standalone              */
     BSA__ATOMIC(size_t) _bad_frees;   /* refused or detected at drain, any CPU          */
     bsa__slab_class_t _cls[BSA_SIZE_CLASS_COUNT];
+    /* Per class: pushed by other CPUs, not yet drained. On cache lines of their own, so
+     * that a remote free's increment does not take away the lines the owner writes. */
+    BSA__ALIGN64 BSA__ATOMIC(size_t) _remote_pending[BSA_SIZE_CLASS_COUNT];
 } bsa_slab_t;
 
 typedef struct bsa_slab_pages {  /* filled on BSA_NEED_PAGES and BSA_RELEASE_PAGES */

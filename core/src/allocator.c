@@ -155,25 +155,46 @@ static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hd
     return st;
 }
 
-/* bsa_free's common case with BSA_CPU_EXCLUSIVE: an object of one of this CPU's slabs
- * in the CPU's last section, of a one-page slab or the slab's first page, whose slab
- * stays where it is. Calls nothing; false sends the caller to free_checked, which
- * decides every case. size_class as in free_checked. */
+/* Page idx of the head of the SLAB block holding `addr` in `s`; SIZE_MAX if none. Out of
+ * line, so that the fast path below keeps no block on its stack. */
+BSA__NOINLINE static size_t slab_head_idx(const bsa_allocator_t *a, bsa__section_t *s,
+                                          uintptr_t addr) {
+    bsa__block_t blk;
+    if (!bsa__buddy_find_in(&a->_buddy, s, addr, &blk) || blk.kind != BSA__KIND_SLAB)
+        return SIZE_MAX;
+    return blk.head;
+}
+
+/* bsa_free's common case with BSA_CPU_EXCLUSIVE: a slab object in the CPU's last
+ * section. One of this CPU's slabs: freed inline when
+ * the slab need not go back; another CPU's: pushed to its remote stack (*st says how
+ * that went). False sends the caller to free_checked, which decides every case.
+ * size_class as in free_checked. */
 static inline bool exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
-                                  int size_class) {
+                                  int size_class, bsa_status_t *st) {
     bsa__section_t *s = atomic_load_explicit(&cpu->last_section, memory_order_acquire);
     uintptr_t addr = (uintptr_t)ptr;
     if (BSA__UNLIKELY(!bsa__section_holds(&a->_buddy, s, addr)))
         return false;
     size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
-    if (BSA__UNLIKELY(bsa__info_kind(bsa__rec_info(s, idx)) != BSA__KIND_SLAB))
+    unsigned kind = bsa__info_kind(bsa__rec_info(s, idx));
+    if (BSA__UNLIKELY(kind == BSA__KIND_NONE)) /* a later page of a multi-page block */
+        idx = slab_head_idx(a, s, addr);
+    else if (BSA__UNLIKELY(kind != BSA__KIND_SLAB))
+        return false;
+    if (BSA__UNLIKELY(idx == SIZE_MAX))
         return false;
     bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, s, idx);
-    if (BSA__UNLIKELY(h->owner != &cpu->slab || h->cookie != bsa__slab_cookie(h) ||
-                      h->size_class >= BSA_SIZE_CLASS_COUNT ||
+    if (BSA__UNLIKELY(h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
                       (size_class >= 0 && h->size_class != (unsigned)size_class)))
         return false;
-    return bsa__slab_free_fast(&cpu->slab, h, ptr);
+    *st = BSA_OK;
+    if (h->owner == &cpu->slab)
+        return bsa__slab_free_fast(&cpu->slab, h, ptr);
+    if (bsa__cpu_of_owner(a, h->owner) == NULL)
+        return false;
+    *st = bsa__slab_remote_push(h, ptr);
+    return true;
 }
 
 /* Frees the live block or object at ptr. size_class >= 0 / order >= 0: what the caller
@@ -204,8 +225,9 @@ bsa_status_t bsa_free(bsa_allocator_t *a, void *ptr) {
     if (ptr == NULL)
         return BSA_OK;
     bsa__cpu_t *cpu = bsa__current_cpu(a);
-    if ((a->_flags & BSA_CPU_EXCLUSIVE) && exclusive_free(a, cpu, ptr, -1))
-        return BSA_OK;
+    bsa_status_t st;
+    if ((a->_flags & BSA_CPU_EXCLUSIVE) && exclusive_free(a, cpu, ptr, -1, &st))
+        return st;
     return free_checked(a, cpu, ptr, -1, -1);
 }
 
@@ -221,8 +243,9 @@ bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t a
     int cls = bsa__size_class(size, align);
     bsa__cpu_t *cpu = bsa__current_cpu(a);
     if (cls >= 0) {
-        if ((a->_flags & BSA_CPU_EXCLUSIVE) && exclusive_free(a, cpu, ptr, cls))
-            return BSA_OK;
+        bsa_status_t st;
+        if ((a->_flags & BSA_CPU_EXCLUSIVE) && exclusive_free(a, cpu, ptr, cls, &st))
+            return st;
         return free_checked(a, cpu, ptr, cls, -1);
     }
     unsigned order;

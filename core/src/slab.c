@@ -30,7 +30,7 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
         c->_partial = c->_full = c->_empty = NULL;
         atomic_init(&c->_slabs, 0);
         atomic_init(&c->_in_use, 0);
-        atomic_init(&c->_remote_pending, 0);
+        atomic_init(&s->_remote_pending[k], 0);
         c->_slab_pages = g.pages;
         c->_first_offset = g.first_offset;
         c->_count = g.count;
@@ -56,7 +56,7 @@ static uint32_t take_slot(bsa__slab_hdr_t *h) {
 bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out) {
     bsa__slab_class_t *c = &s->_cls[cls];
     /* Relaxed: a hint only; a push we miss now is seen by a later call. */
-    if (BSA__UNLIKELY(atomic_load_explicit(&c->_remote_pending, memory_order_relaxed) != 0))
+    if (BSA__UNLIKELY(atomic_load_explicit(&s->_remote_pending[cls], memory_order_relaxed) != 0))
         bsa__slab_drain_class(s, cls);
     bsa__slab_hdr_t *h = c->_partial;
     if (BSA__UNLIKELY(h == NULL)) {
@@ -202,7 +202,7 @@ bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
     }
     /* A pending remote free of this very object makes this free a double free: drain
      * first so the bitmap tells the truth. */
-    if (atomic_load_explicit(&s->_cls[h->size_class]._remote_pending, memory_order_relaxed))
+    if (atomic_load_explicit(&s->_remote_pending[h->size_class], memory_order_relaxed))
         bsa__slab_drain_class(s, h->size_class);
     if (bsa__slab_slot_free(h, (uint32_t)slot)) {
         bsa__slab_note_bad(s, ptr);
@@ -275,14 +275,16 @@ size_t bsa_slab_live(const bsa_slab_t *s, unsigned size_class) {
 }
 
 size_t bsa_slab_count(const bsa_slab_t *s, unsigned size_class) {
-    return slab_ready(s) && size_class < BSA_SIZE_CLASS_COUNT ? bsa__count(&s->_cls[size_class]._slabs) : 0;
+    if (!slab_ready(s) || size_class >= BSA_SIZE_CLASS_COUNT)
+        return 0;
+    return bsa__count(&s->_cls[size_class]._slabs);
 }
 
 size_t bsa_slab_remote_pending(const bsa_slab_t *s, unsigned size_class) {
     if (!slab_ready(s) || size_class >= BSA_SIZE_CLASS_COUNT)
         return 0;
     /* Relaxed: a statistic, exact once the pushers are quiet. */
-    return atomic_load_explicit((_Atomic size_t *)&s->_cls[size_class]._remote_pending,
+    return atomic_load_explicit((_Atomic size_t *)&s->_remote_pending[size_class],
                                 memory_order_relaxed);
 }
 

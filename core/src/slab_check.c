@@ -42,7 +42,8 @@ static bool check_list(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigned
                        const bsa__slab_hdr_t *h, unsigned list, size_t *slabs, size_t *used) {
     const bsa__slab_hdr_t *prev = NULL;
     for (; h != NULL; prev = h, h = h->next) {
-        if (++*slabs > bsa__count(&c->_slabs) || h->prev != prev || !check_header(s, c, cls, h, list))
+        if (++*slabs > bsa__count(&c->_slabs) || h->prev != prev ||
+            !check_header(s, c, cls, h, list))
             return false;
         *used += h->count - h->free;
     }

@@ -19,7 +19,7 @@ static inline bool bsa__slab_alloc_fast(bsa_slab_t *s, unsigned cls, void **out)
     bsa__slab_hdr_t *h = c->_partial;
     /* Relaxed: a hint only, as in bsa__slab_alloc_class. */
     if (BSA__UNLIKELY(h == NULL ||
-                      atomic_load_explicit(&c->_remote_pending, memory_order_relaxed) != 0))
+                      atomic_load_explicit(&s->_remote_pending[cls], memory_order_relaxed) != 0))
         return false;
     _Atomic uintptr_t *word = &h->maps[h->hint];
     uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
@@ -45,7 +45,8 @@ static inline bool bsa__slab_free_fast(bsa_slab_t *s, bsa__slab_hdr_t *h, void *
     if (BSA__UNLIKELY((uintptr_t)ptr < (uintptr_t)h + c->_first_offset ||
                       (off & ((8u << h->size_class) - 1u)) != 0 ||
                       (off >> (h->size_class + 3u)) >= h->count ||
-                      atomic_load_explicit(&c->_remote_pending, memory_order_relaxed) != 0))
+                      atomic_load_explicit(&s->_remote_pending[h->size_class],
+                                           memory_order_relaxed) != 0))
         return false;
     if (BSA__UNLIKELY(h->free + 1u == h->count &&
                       (c->_empty != NULL || h != c->_partial || h->next != NULL)))

@@ -43,7 +43,7 @@ bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr) {
     }
     /* Relaxed: ordered before the release CAS below, so a drain that takes this object
      * also sees this increment before it subtracts. */
-    atomic_fetch_add_explicit(&owner->_cls[h->size_class]._remote_pending, 1,
+    atomic_fetch_add_explicit(&owner->_remote_pending[h->size_class], 1,
                               memory_order_relaxed);
     uintptr_t head = atomic_load_explicit(&h->remote_head, memory_order_relaxed);
     do {
@@ -84,7 +84,7 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
     }
     if (top != 0)
         bsa__slab_note_bad(s, (void *)top); /* longer than the slab: a corrupted link */
-    atomic_fetch_sub_explicit(&s->_cls[h->size_class]._remote_pending, taken,
+    atomic_fetch_sub_explicit(&s->_remote_pending[h->size_class], taken,
                               memory_order_relaxed);
 }
 
@@ -98,7 +98,7 @@ static void drain_list(bsa_slab_t *s, bsa__slab_hdr_t *h) {
 
 void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls) {
     bsa__slab_class_t *c = &s->_cls[cls];
-    if (atomic_load_explicit(&c->_remote_pending, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&s->_remote_pending[cls], memory_order_relaxed) == 0)
         return;
     /* Full slabs first: they are the ones a remote free turns back into partial ones.
      * A slab moved from full to partial lands at the partial head and is drained again
