@@ -166,10 +166,9 @@ BSA__NOINLINE static size_t slab_head_idx(const bsa_allocator_t *a, bsa__section
 }
 
 /* bsa_free's common case with BSA_CPU_EXCLUSIVE: a slab object in the CPU's last
- * section. One of this CPU's slabs: freed inline when
- * the slab need not go back; another CPU's: pushed to its remote stack (*st says how
- * that went). False sends the caller to free_checked, which decides every case.
- * size_class as in free_checked. */
+ * section. One of this CPU's slabs: freed inline when the slab need not go back;
+ * another CPU's: pushed to its remote stack (*st says how that went). False sends the
+ * caller to free_checked, which decides every case. size_class as in free_checked. */
 static inline bool exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
                                   int size_class, bsa_status_t *st) {
     bsa__section_t *s = atomic_load_explicit(&cpu->last_section, memory_order_acquire);
@@ -185,7 +184,8 @@ static inline bool exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr
     if (BSA__UNLIKELY(idx == SIZE_MAX))
         return false;
     bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, s, idx);
-    if (BSA__UNLIKELY(h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
+    if (BSA__UNLIKELY(h->cookie != bsa__slab_cookie(h) ||
+                      h->size_class >= BSA_SIZE_CLASS_COUNT ||
                       (size_class >= 0 && h->size_class != (unsigned)size_class)))
         return false;
     *st = BSA_OK;
