@@ -56,13 +56,18 @@ static inline void bsa__ops_copy(bsa_ops_t *dst, const bsa_ops_t *src) {
 
 /* ---- bit helpers (no libc, no division on hot paths) ---- */
 static inline unsigned bsa__ctz(uintptr_t x) { return (unsigned)__builtin_ctzl(x); }
-/* Portable popcount: __builtin_popcountl may call libgcc without -mpopcnt. */
+/* Portable popcount (__builtin_popcountl may call libgcc without -mpopcnt): bits summed
+ * in pairs, nibbles, then bytes (the multiply adds all bytes into the top one), in
+ * constant time. The checkers count free bitmaps, which are mostly ones, so a loop per
+ * set bit was their largest cost. */
 static inline unsigned bsa__popcount(uintptr_t x) {
-    unsigned n = 0;
-    for (; x != 0; x &= x - 1u)
-        n++;
-    return n;
+    const uintptr_t ones = ~(uintptr_t)0;
+    x -= (x >> 1) & (ones / 3u);                            /* 0x55...: pairs   */
+    x = (x & (ones / 5u)) + ((x >> 2) & (ones / 5u));       /* 0x33...: nibbles */
+    x = (x + (x >> 4)) & (ones / 17u);                      /* 0x0f...: bytes   */
+    return (unsigned)((x * (ones / 255u)) >> (BSA__WORD_BITS - 8u)); /* 0x01...: sum */
 }
+
 static inline bool bsa__is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 static inline unsigned bsa__log2(size_t x) { /* x > 0 */
     return (unsigned)(sizeof(unsigned long) * 8u - 1u) - (unsigned)__builtin_clzl(x);

@@ -26,8 +26,11 @@ bool bsa__slab_geometry(unsigned size_class, size_t page_size, bsa__slab_geo_t *
     size_t bytes = size * BSA__SLAB_MIN_OBJECTS;
     if (bytes < page_size)
         bytes = page_size;
-    /* The header grows with the slot count (two bitmaps): shrink until both fit. */
-    size_t count = bytes >> (size_class + 3u), first;
+    /* The header grows with the slot count (two bitmaps): shrink until both fit. Each
+     * slot costs its size plus two bitmap bits, and the fixed header comes first, so no
+     * fitting count exceeds the bound below: start there instead of at bytes / size. */
+    size_t fixed = sizeof(bsa__slab_hdr_t);
+    size_t count = (bytes - fixed) * 4u / (size * 4u + 1u), first;
     for (;; count--) {
         size_t words = (count + BSA__WORD_BITS - 1u) >> BSA__WORD_SHIFT;
         first = (bsa__slab_header_bytes((uint32_t)words) + size - 1u) & ~(size - 1u);
