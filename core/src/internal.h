@@ -98,6 +98,16 @@ static inline void bsa__count_add(_Atomic size_t *n, size_t delta) {
     atomic_store_explicit(n, bsa__count(n) + delta, memory_order_relaxed);
 }
 
+/* Objects of a class live on slab allocator `s`: handed out minus pending remote frees
+ * (the pushers' count may run ahead of the owner's in_use for a moment: clamp at 0). */
+static inline size_t bsa__slab_live_in(const bsa_slab_t *s, unsigned size_class) {
+    size_t used = bsa__count(&s->_cls[size_class]._in_use);
+    /* Relaxed: a statistic, exact once the pushers are quiet. */
+    size_t pending = atomic_load_explicit((_Atomic size_t *)&s->_remote_pending[size_class],
+                                          memory_order_relaxed);
+    return used > pending ? used - pending : 0;
+}
+
 /* ---- page records ---------------------------------------------------------------
  * 12 bytes a page (0.29% of a 4 KiB page). `info` is atomic so that lock-free lookups
  * (bsa_free from any thread) may read it while the buddy lock holder writes other

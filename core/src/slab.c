@@ -269,9 +269,7 @@ bsa_status_t bsa_slab_reclaim(bsa_slab_t *s, bsa_slab_pages_t *release) {
 size_t bsa_slab_live(const bsa_slab_t *s, unsigned size_class) {
     if (!slab_ready(s) || size_class >= BSA_SIZE_CLASS_COUNT)
         return 0;
-    size_t used = bsa__count(&s->_cls[size_class]._in_use);
-    size_t pending = bsa_slab_remote_pending(s, size_class);
-    return used > pending ? used - pending : 0;
+    return bsa__slab_live_in(s, size_class);
 }
 
 size_t bsa_slab_count(const bsa_slab_t *s, unsigned size_class) {
