@@ -2,7 +2,7 @@
 # The long stress runs: builds bsa_stress and runs every scenario for a while, writing
 # the JSON summary the reports read. Exit status is bsa_stress's (0: all passed).
 #
-#   stress/run.sh [--duration SEC] [--threads N] [--cpu-mode thread|shared|sched]
+#   stress/run.sh [--duration SEC] [--threads N] [--cpu-mode thread|shared|sched|exclusive]
 #                 [--seed N] [--json PATH] [--sanitize tsan|asan] [-- BSA_STRESS_ARGS...]
 #
 # Defaults: 30 s per scenario, every online CPU (at least 2), thread mode, seed 1,
