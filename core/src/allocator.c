@@ -83,6 +83,24 @@ bsa_status_t bsa__locked_free(bsa_allocator_t *a, void *addr, unsigned kind, uns
     return st;
 }
 
+/* A fresh slab for the class, then the allocation from it. Never two locks: the slab's
+ * pages come with the CPU lock dropped. Page-aligned is enough: frees find the slab
+ * through its page records, not its alignment (and a section-relative buddy cannot
+ * promise more in a section at an odd page). */
+BSA__NOINLINE static bsa_status_t alloc_refill(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                               unsigned cls, void **out) {
+    void *base;
+    bsa_status_t st = bsa__locked_alloc(a, bsa__order_of(cpu->slab._cls[cls]._slab_pages),
+                                        a->_buddy._page_size, false, BSA__KIND_SLAB, &base);
+    if (st != BSA_OK)
+        return st;
+    uintptr_t state = bsa__cpu_lock(a, cpu);
+    bsa__slab_add(&cpu->slab, cls, base);
+    st = bsa__slab_alloc_class(&cpu->slab, cls, out); /* succeeds: a fresh slab is there */
+    bsa__cpu_unlock(a, cpu, state);
+    return st;
+}
+
 BSA__NOINLINE static bsa_status_t alloc_small(bsa_allocator_t *a, bsa__cpu_t *cpu,
                                               unsigned cls, void **out) {
     uintptr_t state = bsa__cpu_lock(a, cpu);
@@ -90,22 +108,7 @@ BSA__NOINLINE static bsa_status_t alloc_small(bsa_allocator_t *a, bsa__cpu_t *cp
                           ? BSA_OK
                           : bsa__slab_alloc_class(&cpu->slab, cls, out);
     bsa__cpu_unlock(a, cpu, state);
-    if (BSA__LIKELY(st != BSA_NEED_PAGES))
-        return st;
-
-    /* Never two locks: fetch the slab's pages with the CPU lock dropped. Page-aligned
-     * is enough: frees find the slab through its page records, not its alignment (and
-     * a section-relative buddy cannot promise more in a section at an odd page). */
-    void *base;
-    st = bsa__locked_alloc(a, bsa__order_of(cpu->slab._cls[cls]._slab_pages),
-                           a->_buddy._page_size, false, BSA__KIND_SLAB, &base);
-    if (st != BSA_OK)
-        return st;
-    state = bsa__cpu_lock(a, cpu);
-    bsa__slab_add(&cpu->slab, cls, base);
-    st = bsa__slab_alloc_class(&cpu->slab, cls, out); /* succeeds: a fresh slab is there */
-    bsa__cpu_unlock(a, cpu, state);
-    return st;
+    return BSA__LIKELY(st != BSA_NEED_PAGES) ? st : alloc_refill(a, cpu, cls, out);
 }
 
 bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out) {
@@ -118,6 +121,7 @@ bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out
     int cls = bsa__size_class(size, align);
     if (BSA__LIKELY(cls >= 0)) {
         bsa__cpu_t *cpu = bsa__current_cpu(a);
+        /* Exclusive mode needs no lock: try the common case before the call. */
         if ((a->_flags & BSA_CPU_EXCLUSIVE) && bsa__slab_alloc_fast(&cpu->slab, (unsigned)cls, out))
             return BSA_OK;
         return alloc_small(a, cpu, (unsigned)cls, out);
@@ -130,71 +134,40 @@ bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out
     return bsa__locked_alloc(a, order, align, false, BSA__KIND_LARGE, out);
 }
 
-/* Checked before anything in the header is trusted further. */
-bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a, const bsa__block_t *blk) {
-    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, blk->sec, blk->head);
-    if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
-        bsa__cpu_of_owner(a, h->owner) == NULL)
-        return NULL;
-    return h;
-}
-
 static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hdr_t *h,
                                void *ptr) {
-    bsa__cpu_t *owner = bsa__cpu_of_owner(a, h->owner); /* checked by bsa__slab_of_block */
-    if (owner != cpu)
+    if (h->owner != &cpu->slab) /* another CPU's (bsa__slab_of_block checked it is one) */
         return bsa__slab_remote_push(h, ptr);
     bsa_slab_pages_t release;
-    uintptr_t state = bsa__cpu_lock(a, owner);
-    bsa_status_t st = BSA__LIKELY(bsa__slab_free_fast(&owner->slab, h, ptr))
+    uintptr_t state = bsa__cpu_lock(a, cpu);
+    bsa_status_t st = BSA__LIKELY(bsa__slab_free_fast(&cpu->slab, h, ptr))
                           ? BSA_OK
-                          : bsa__slab_free_in(&owner->slab, h, ptr, &release);
-    bsa__cpu_unlock(a, owner, state);
+                          : bsa__slab_free_in(&cpu->slab, h, ptr, &release);
+    bsa__cpu_unlock(a, cpu, state);
     if (st == BSA_RELEASE_PAGES)
         st = bsa__locked_free(a, release.base, BSA__KIND_SLAB, bsa__order_of(release.pages));
     return st;
 }
 
-/* Page idx of the head of the SLAB block holding `addr` in `s`; SIZE_MAX if none. Out of
- * line, so that the fast path below keeps no block on its stack. */
-BSA__NOINLINE static size_t slab_head_idx(const bsa_allocator_t *a, bsa__section_t *s,
-                                          uintptr_t addr) {
-    bsa__block_t blk;
-    if (!bsa__buddy_find_in(&a->_buddy, s, addr, &blk) || blk.kind != BSA__KIND_SLAB)
-        return SIZE_MAX;
-    return blk.head;
-}
-
-/* bsa_free's common case with BSA_CPU_EXCLUSIVE: a slab object in the CPU's last
- * section. One of this CPU's slabs: freed inline when the slab need not go back;
- * another CPU's: pushed to its remote stack (*st says how that went). False sends the
- * caller to free_checked, which decides every case. size_class as in free_checked. */
+/* Exclusive mode's common frees, before the call into free_checked: a slab object found
+ * and checked as free_checked does, pushed to its owner if it is another CPU's, else
+ * freed by the slab fast path. False: free_checked decides (a slab that moves or goes
+ * back, large blocks, bad input); *st: the status when true. */
 static inline bool exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
                                   int size_class, bsa_status_t *st) {
-    bsa__section_t *s = atomic_load_explicit(&cpu->last_section, memory_order_acquire);
-    uintptr_t addr = (uintptr_t)ptr;
-    if (BSA__UNLIKELY(!bsa__section_holds(&a->_buddy, s, addr)))
+    bsa__block_t blk;
+    if (!(a->_flags & BSA_CPU_EXCLUSIVE) || !bsa__find_block(a, cpu, (uintptr_t)ptr, &blk) ||
+        blk.kind != BSA__KIND_SLAB)
         return false;
-    size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
-    unsigned kind = bsa__info_kind(bsa__rec_info(s, idx));
-    if (BSA__UNLIKELY(kind == BSA__KIND_NONE)) /* a later page of a multi-page block */
-        idx = slab_head_idx(a, s, addr);
-    else if (BSA__UNLIKELY(kind != BSA__KIND_SLAB))
-        return false;
-    if (BSA__UNLIKELY(idx == SIZE_MAX))
-        return false;
-    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, s, idx);
-    if (BSA__UNLIKELY(h->cookie != bsa__slab_cookie(h) ||
-                      h->size_class >= BSA_SIZE_CLASS_COUNT ||
-                      (size_class >= 0 && h->size_class != (unsigned)size_class)))
+    bsa__slab_hdr_t *h = bsa__slab_of_block(a, cpu, &blk);
+    if (h == NULL || (size_class >= 0 && h->size_class != (unsigned)size_class))
         return false;
     *st = BSA_OK;
-    if (h->owner == &cpu->slab)
-        return bsa__slab_free_fast(&cpu->slab, h, ptr);
-    if (bsa__cpu_of_owner(a, h->owner) == NULL)
-        return false;
-    *st = bsa__slab_remote_push(h, ptr);
-    return true;
+    if (h->owner != &cpu->slab) {
+        *st = bsa__slab_remote_push(h, ptr);
+        return true;
+    }
+    return bsa__slab_free_fast(&cpu->slab, h, ptr);
 }
 
 /* Frees the live block or object at ptr. size_class >= 0 / order >= 0: what the caller
@@ -205,7 +178,7 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
     if (bsa__find_block(a, cpu, (uintptr_t)ptr, &blk)) {
         uintptr_t head = bsa__page_addr(&a->_buddy, blk.sec, blk.head);
         if (blk.kind == BSA__KIND_SLAB && order < 0) {
-            bsa__slab_hdr_t *h = bsa__slab_of_block(a, &blk);
+            bsa__slab_hdr_t *h = bsa__slab_of_block(a, cpu, &blk);
             if (h && (size_class < 0 || h->size_class == (unsigned)size_class))
                 return free_small(a, cpu, h, ptr);
         } else if (blk.kind == BSA__KIND_LARGE && size_class < 0 && head == (uintptr_t)ptr &&
@@ -226,9 +199,7 @@ bsa_status_t bsa_free(bsa_allocator_t *a, void *ptr) {
         return BSA_OK;
     bsa__cpu_t *cpu = bsa__current_cpu(a);
     bsa_status_t st;
-    if ((a->_flags & BSA_CPU_EXCLUSIVE) && exclusive_free(a, cpu, ptr, -1, &st))
-        return st;
-    return free_checked(a, cpu, ptr, -1, -1);
+    return exclusive_free(a, cpu, ptr, -1, &st) ? st : free_checked(a, cpu, ptr, -1, -1);
 }
 
 bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t align) {
@@ -242,12 +213,9 @@ bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t a
         return BSA_OK;
     int cls = bsa__size_class(size, align);
     bsa__cpu_t *cpu = bsa__current_cpu(a);
-    if (cls >= 0) {
-        bsa_status_t st;
-        if ((a->_flags & BSA_CPU_EXCLUSIVE) && exclusive_free(a, cpu, ptr, cls, &st))
-            return st;
-        return free_checked(a, cpu, ptr, cls, -1);
-    }
+    bsa_status_t st;
+    if (cls >= 0)
+        return exclusive_free(a, cpu, ptr, cls, &st) ? st : free_checked(a, cpu, ptr, cls, -1);
     unsigned order;
     if (bsa__large_order(a, size, &order) != BSA_OK)
         return BSA_E_INVALID;

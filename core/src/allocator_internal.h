@@ -84,6 +84,18 @@ static inline bsa__cpu_t *bsa__cpu_of_owner(const bsa_allocator_t *a, const bsa_
     return &a->_cpus[off / sizeof(bsa__cpu_t)];
 }
 
+/* The slab header of a SLAB block, or NULL if it does not check out. Checked before
+ * anything in the header is trusted further; `cpu` (or NULL): the calling CPU, whose own
+ * slabs pass the owner test with one compare. */
+static inline bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a, const bsa__cpu_t *cpu,
+                                                  const bsa__block_t *blk) {
+    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, blk->sec, blk->head);
+    if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
+        ((cpu == NULL || h->owner != &cpu->slab) && bsa__cpu_of_owner(a, h->owner) == NULL))
+        return NULL;
+    return h;
+}
+
 /* The block holding `addr`, the CPU's last section tried before the skip list. */
 static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t addr,
                                    bsa__block_t *blk) {
@@ -113,8 +125,5 @@ BSA__HIDDEN bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, s
 BSA__HIDDEN bsa_status_t bsa__locked_free(bsa_allocator_t *a, void *addr, unsigned kind,
                                           unsigned order);
 BSA__HIDDEN void bsa__note_bad(const bsa_allocator_t *a, const void *ptr);
-/* The slab header of a SLAB block, or NULL if it does not check out. */
-BSA__HIDDEN bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a,
-                                                const bsa__block_t *blk);
 
 #endif /* BSA_ALLOCATOR_INTERNAL_H */

@@ -17,7 +17,7 @@ static size_t live_size(const bsa_allocator_t *a, const void *ptr) {
                    : 0;
     if (blk.kind != BSA__KIND_SLAB)
         return 0;
-    bsa__slab_hdr_t *h = bsa__slab_of_block(a, &blk);
+    bsa__slab_hdr_t *h = bsa__slab_of_block(a, NULL, &blk);
     long slot = h ? bsa__slab_slot(h, ptr) : -1;
     if (slot < 0)
         return 0;

@@ -41,9 +41,7 @@ bsa_status_t bsa_stats(const bsa_allocator_t *a, bsa_stats_t *out) {
             cs->slabs += slabs;
             cs->capacity += slabs * c->_count;
             cs->live += bsa__slab_live_in(&cpu->slab, k);
-            /* Relaxed: a statistic. */
-            cs->remote_pending += atomic_load_explicit(&cpu->slab._remote_pending[k],
-                                                       memory_order_relaxed);
+            cs->remote_pending += bsa__slab_pending(&cpu->slab, k);
         }
         bad += bsa_slab_bad_frees(&cpu->slab);
         bsa__cpu_unlock(a, cpu, state);

@@ -98,16 +98,6 @@ static inline void bsa__count_add(_Atomic size_t *n, size_t delta) {
     atomic_store_explicit(n, bsa__count(n) + delta, memory_order_relaxed);
 }
 
-/* Objects of a class live on slab allocator `s`: handed out minus pending remote frees
- * (the pushers' count may run ahead of the owner's in_use for a moment: clamp at 0). */
-static inline size_t bsa__slab_live_in(const bsa_slab_t *s, unsigned size_class) {
-    size_t used = bsa__count(&s->_cls[size_class]._in_use);
-    /* Relaxed: a statistic, exact once the pushers are quiet. */
-    size_t pending = atomic_load_explicit((_Atomic size_t *)&s->_remote_pending[size_class],
-                                          memory_order_relaxed);
-    return used > pending ? used - pending : 0;
-}
-
 /* ---- page records ---------------------------------------------------------------
  * 12 bytes a page (0.29% of a 4 KiB page). `info` is atomic so that lock-free lookups
  * (bsa_free from any thread) may read it while the buddy lock holder writes other
@@ -256,9 +246,6 @@ BSA__HIDDEN void bsa__slab_add(bsa_slab_t *s, unsigned cls, void *base);
 BSA__HIDDEN bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out);
 BSA__HIDDEN bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
                                            bsa_slab_pages_t *release);
-/* Slot index of `ptr` in `h`, or -1 if it is not an object start. */
-BSA__HIDDEN long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr);
-BSA__HIDDEN bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot);
 BSA__HIDDEN bsa_status_t bsa__slab_put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
                                             bsa_slab_pages_t *release);
 /* Standalone lookup: the live slab of `s` and class `cls` that `ptr` falls in, by

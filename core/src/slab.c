@@ -10,8 +10,7 @@
  * Locks: none here. Everything but remote frees (slab_remote.c) runs on the owner, which
  * the global allocator serialises with the CPU's lock.
  */
-#include "slab_lists.h"
-
+#include "slab_fast.h"
 
 static bool slab_ready(const bsa_slab_t *s) { return s != NULL && s->_magic == BSA__SLAB_MAGIC; }
 
@@ -39,24 +38,9 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
     return BSA_OK;
 }
 
-/* Lowest free slot of a slab that has one. free_map is written only here and in frees
- * on the owner, so relaxed load + store (no read-modify-write) is enough. */
-static uint32_t take_slot(bsa__slab_hdr_t *h) {
-    for (uint32_t w = h->hint;; w++) {
-        uintptr_t v = atomic_load_explicit(&h->maps[w], memory_order_relaxed);
-        if (v != 0) {
-            atomic_store_explicit(&h->maps[w], v & (v - 1u), memory_order_relaxed);
-            h->hint = w;
-            h->free--;
-            return (w << BSA__WORD_SHIFT) + bsa__ctz(v);
-        }
-    }
-}
-
 bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out) {
     bsa__slab_class_t *c = &s->_cls[cls];
-    /* Relaxed: a hint only; a push we miss now is seen by a later call. */
-    if (BSA__UNLIKELY(atomic_load_explicit(&s->_remote_pending[cls], memory_order_relaxed) != 0))
+    if (BSA__UNLIKELY(bsa__slab_pending(s, cls) != 0))
         bsa__slab_drain_class(s, cls);
     bsa__slab_hdr_t *h = c->_partial;
     if (BSA__UNLIKELY(h == NULL)) {
@@ -65,11 +49,7 @@ bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out) {
             return BSA_NEED_PAGES;
         bsa__list_move(c, h, BSA__LIST_PARTIAL);
     }
-    uint32_t slot = take_slot(h);
-    bsa__count_add(&c->_in_use, 1);
-    if (h->free == 0)
-        bsa__list_move(c, h, BSA__LIST_FULL);
-    *out = (char *)h + c->_first_offset + ((size_t)slot << (cls + 3u));
+    *out = bsa__slab_take(c, h, cls);
     return BSA_OK;
 }
 
@@ -130,29 +110,14 @@ bsa_status_t bsa_slab_add_slab(bsa_slab_t *s, unsigned size_class, void *base, s
     return BSA_OK;
 }
 
-long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
-    const bsa__slab_class_t *c = &h->owner->_cls[h->size_class];
-    uintptr_t off = (uintptr_t)ptr - (uintptr_t)h - c->_first_offset;
-    if ((uintptr_t)ptr < (uintptr_t)h + c->_first_offset ||
-        (off & ((8u << h->size_class) - 1u)) != 0)
-        return -1;
-    uintptr_t slot = off >> (h->size_class + 3u);
-    return slot < h->count ? (long)slot : -1;
-}
-
-bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot) {
-    uintptr_t v = atomic_load_explicit(&((bsa__slab_hdr_t *)h)->maps[bsa__slot_word(slot)],
-                                       memory_order_relaxed);
-    return (v & bsa__slot_bit(slot)) != 0;
-}
-
 /* A slab just became fully free: cache it, or hand it back when one is cached. Alone
- * on the partial list it is cached where it is (see lone_and_empty). */
-static bsa_status_t slab_emptied(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+ * on the partial list it is cached where it is (bsa__lone_cached). */
+static bsa_status_t slab_emptied(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
                                  bsa_slab_pages_t *release) {
+    if (bsa__lone_cached(c, h))
+        return BSA_OK;
     if (c->_empty == NULL) {
-        if (h != c->_partial || h->next != NULL)
-            bsa__list_move(c, h, BSA__LIST_EMPTY);
+        bsa__list_move(c, h, BSA__LIST_EMPTY);
         return BSA_OK;
     }
     bsa__list_unlink(c, h);
@@ -161,7 +126,6 @@ static bsa_status_t slab_emptied(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_
     release->size_class = h->size_class;
     release->base = h;
     release->pages = c->_slab_pages;
-    (void)s;
     return BSA_RELEASE_PAGES;
 }
 
@@ -170,26 +134,16 @@ static bsa_status_t slab_emptied(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_
 bsa_status_t bsa__slab_put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
                                 bsa_slab_pages_t *release) {
     bsa__slab_class_t *c = &s->_cls[h->size_class];
-    _Atomic uintptr_t *word = &h->maps[bsa__slot_word(slot)];
-    uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
-    atomic_store_explicit(word, v | bsa__slot_bit(slot), memory_order_relaxed);
-    if (bsa__slot_word(slot) < h->hint)
-        h->hint = bsa__slot_word(slot);
-    h->free++;
-    bsa__count_add(&c->_in_use, (size_t)-1);
-    if (h->free == h->count && h->list != BSA__LIST_EMPTY) {
-        if (release)
-            return slab_emptied(s, c, h, release);
-        /* A drain cannot hand pages back: cache the slab, or keep it on partial where
-         * the next allocation uses it and bsa_slab_reclaim finds it. */
-        bool cached = c->_empty != NULL || (c->_partial != h && bsa__lone_and_empty(c->_partial));
-        if (!cached && h == c->_partial && h->next == NULL)
-            return BSA_OK; /* alone on partial: cached where it is */
-        bsa__list_move(c, h, cached ? BSA__LIST_PARTIAL : BSA__LIST_EMPTY);
+    if (!bsa__slab_put(c, h, slot))
         return BSA_OK;
-    }
-    if (h->list == BSA__LIST_FULL)
-        bsa__list_move(c, h, BSA__LIST_PARTIAL);
+    if (release)
+        return slab_emptied(c, h, release);
+    /* A drain cannot hand pages back: cache the slab, or keep it on partial where the
+     * next allocation uses it and bsa_slab_reclaim finds it. */
+    if (bsa__lone_cached(c, h))
+        return BSA_OK;
+    bool cached = c->_empty != NULL || bsa__lone_and_empty(c->_partial);
+    bsa__list_move(c, h, cached ? BSA__LIST_PARTIAL : BSA__LIST_EMPTY);
     return BSA_OK;
 }
 
@@ -202,7 +156,7 @@ bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
     }
     /* A pending remote free of this very object makes this free a double free: drain
      * first so the bitmap tells the truth. */
-    if (atomic_load_explicit(&s->_remote_pending[h->size_class], memory_order_relaxed))
+    if (bsa__slab_pending(s, h->size_class) != 0)
         bsa__slab_drain_class(s, h->size_class);
     if (bsa__slab_slot_free(h, (uint32_t)slot)) {
         bsa__slab_note_bad(s, ptr);
@@ -281,9 +235,7 @@ size_t bsa_slab_count(const bsa_slab_t *s, unsigned size_class) {
 size_t bsa_slab_remote_pending(const bsa_slab_t *s, unsigned size_class) {
     if (!slab_ready(s) || size_class >= BSA_SIZE_CLASS_COUNT)
         return 0;
-    /* Relaxed: a statistic, exact once the pushers are quiet. */
-    return atomic_load_explicit((_Atomic size_t *)&s->_remote_pending[size_class],
-                                memory_order_relaxed);
+    return bsa__slab_pending(s, size_class); /* exact once the pushers are quiet */
 }
 
 uint64_t bsa_slab_bad_frees(const bsa_slab_t *s) {

@@ -2,66 +2,107 @@
  * slab_fast.h - the common cases of a slab allocation and of a local free, inlined into
  * the global allocator's entry points.
  *
- * Each handles only the common case: no remote frees to drain, no slab to add or give
- * back, no bad input, the slot in the hint word (allocation). Anything else returns
- * false and the caller runs the full path in slab.c, which decides every case (and
- * checks everything again), so these two never need to refuse or report anything.
- * Owner only, like the rest of slab.c.
+ * The primitives below (slot lookup, take, put) are the one implementation; slab.c's
+ * full paths are built from them too. The two fast paths handle only the common case:
+ * no remote frees to drain, no slab to add or give back, no bad input. Anything else
+ * returns false and the caller runs the full path in slab.c, which decides every case,
+ * so these never need to refuse or report anything. Owner only, like slab.c.
  */
 #ifndef BSA_SLAB_FAST_H
 #define BSA_SLAB_FAST_H
 
 #include "slab_lists.h"
 
-/* An object from the partial head's hint word (a slab it fills moves to full). */
-static inline bool bsa__slab_alloc_fast(bsa_slab_t *s, unsigned cls, void **out) {
-    bsa__slab_class_t *c = &s->_cls[cls];
-    bsa__slab_hdr_t *h = c->_partial;
-    /* Relaxed: a hint only, as in bsa__slab_alloc_class. */
-    if (BSA__UNLIKELY(h == NULL ||
-                      atomic_load_explicit(&s->_remote_pending[cls], memory_order_relaxed) != 0))
-        return false;
-    _Atomic uintptr_t *word = &h->maps[h->hint];
-    uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
-    if (BSA__UNLIKELY(v == 0))
-        return false;
-    atomic_store_explicit(word, v & (v - 1u), memory_order_relaxed);
+/* Remote frees pushed for the class and not yet drained. Relaxed: a hint for the owner
+ * (a push it misses now is seen by a later call) and a statistic. */
+static inline size_t bsa__slab_pending(const bsa_slab_t *s, unsigned cls) {
+    return atomic_load_explicit((_Atomic size_t *)&s->_remote_pending[cls], memory_order_relaxed);
+}
+
+/* Objects of a class live on slab allocator `s`: handed out minus pending remote frees
+ * (the pushers' count may run ahead of the owner's in_use for a moment: clamp at 0). */
+static inline size_t bsa__slab_live_in(const bsa_slab_t *s, unsigned size_class) {
+    size_t used = bsa__count(&s->_cls[size_class]._in_use);
+    size_t pending = bsa__slab_pending(s, size_class); /* exact once pushers are quiet */
+    return used > pending ? used - pending : 0;
+}
+
+/* Slot index of `ptr` in `h` (of class `c`), or -1 if it is not an object start. */
+static inline long bsa__slab_slot_in(const bsa__slab_class_t *c, const bsa__slab_hdr_t *h,
+                                     const void *ptr) {
+    uintptr_t off = (uintptr_t)ptr - (uintptr_t)h - c->_first_offset;
+    if ((uintptr_t)ptr < (uintptr_t)h + c->_first_offset ||
+        (off & ((8u << h->size_class) - 1u)) != 0)
+        return -1;
+    uintptr_t slot = off >> (h->size_class + 3u);
+    return slot < h->count ? (long)slot : -1;
+}
+
+static inline long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
+    return bsa__slab_slot_in(&h->owner->_cls[h->size_class], h, ptr);
+}
+
+static inline bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot) {
+    uintptr_t v = atomic_load_explicit(&((bsa__slab_hdr_t *)h)->maps[bsa__slot_word(slot)],
+                                       memory_order_relaxed);
+    return (v & bsa__slot_bit(slot)) != 0;
+}
+
+/* The lowest free slot of a partial slab, handed out: the slab moves to full when that
+ * was its last. free_map is written only by the owner, so a relaxed load + store (no
+ * read-modify-write) is enough. */
+static inline void *bsa__slab_take(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned cls) {
+    uint32_t w = h->hint;
+    uintptr_t v;
+    while ((v = atomic_load_explicit(&h->maps[w], memory_order_relaxed)) == 0)
+        w++; /* no free slot below the hint, and one at least at or above it */
+    atomic_store_explicit(&h->maps[w], v & (v - 1u), memory_order_relaxed);
+    h->hint = w;
     h->free--;
     bsa__count_add(&c->_in_use, 1);
     if (h->free == 0)
         bsa__list_move(c, h, BSA__LIST_FULL);
-    uint32_t slot = (h->hint << BSA__WORD_SHIFT) + bsa__ctz(v);
-    *out = (char *)h + c->_first_offset + ((size_t)slot << (cls + 3u));
-    return true;
+    uint32_t slot = (w << BSA__WORD_SHIFT) + bsa__ctz(v);
+    return (char *)h + c->_first_offset + ((size_t)slot << (cls + 3u));
 }
 
-/* Frees a live object of `h` unless that empties a slab that must move or go back: a
- * full slab moves to partial; a slab alone on the partial list with nothing else cached
- * stays there, cached. */
-static inline bool bsa__slab_free_fast(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr) {
-    bsa__slab_class_t *c = &s->_cls[h->size_class];
-    uintptr_t off = (uintptr_t)ptr - (uintptr_t)h - c->_first_offset;
-    uint32_t slot = (uint32_t)(off >> (h->size_class + 3u));
-    if (BSA__UNLIKELY((uintptr_t)ptr < (uintptr_t)h + c->_first_offset ||
-                      (off & ((8u << h->size_class) - 1u)) != 0 ||
-                      (off >> (h->size_class + 3u)) >= h->count ||
-                      atomic_load_explicit(&s->_remote_pending[h->size_class],
-                                           memory_order_relaxed) != 0))
-        return false;
-    if (BSA__UNLIKELY(h->free + 1u == h->count &&
-                      (c->_empty != NULL || h != c->_partial || h->next != NULL)))
-        return false;
+/* Sets a live slot's bit back; a full slab becomes partial. True when that emptied the
+ * slab: the caller decides where it goes (bsa__slab_put_slot). */
+static inline bool bsa__slab_put(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint32_t slot) {
     _Atomic uintptr_t *word = &h->maps[bsa__slot_word(slot)];
     uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
-    if (BSA__UNLIKELY(v & bsa__slot_bit(slot)))
-        return false; /* already free: the full path refuses and reports it */
     atomic_store_explicit(word, v | bsa__slot_bit(slot), memory_order_relaxed);
     if (bsa__slot_word(slot) < h->hint)
         h->hint = bsa__slot_word(slot);
     h->free++;
     bsa__count_add(&c->_in_use, (size_t)-1);
+    if (h->free == h->count && h->list != BSA__LIST_EMPTY)
+        return true;
     if (h->list == BSA__LIST_FULL)
         bsa__list_move(c, h, BSA__LIST_PARTIAL);
+    return false;
+}
+
+/* bsa__slab_alloc_class when no remote frees wait and a partial slab exists. */
+static inline bool bsa__slab_alloc_fast(bsa_slab_t *s, unsigned cls, void **out) {
+    bsa__slab_class_t *c = &s->_cls[cls];
+    bsa__slab_hdr_t *h = c->_partial;
+    if (BSA__UNLIKELY(h == NULL || bsa__slab_pending(s, cls) != 0))
+        return false;
+    *out = bsa__slab_take(c, h, cls);
+    return true;
+}
+
+/* bsa__slab_free_in for a live object when no remote frees wait and the slab, if this
+ * empties it, stays where it is as the class's cached slab (bsa__lone_cached). */
+static inline bool bsa__slab_free_fast(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr) {
+    bsa__slab_class_t *c = &s->_cls[h->size_class];
+    long slot = bsa__slab_slot_in(c, h, ptr);
+    if (BSA__UNLIKELY(slot < 0 || bsa__slab_pending(s, h->size_class) != 0 ||
+                      bsa__slab_slot_free(h, (uint32_t)slot) ||
+                      (h->free + 1u == h->count && !bsa__lone_cached(c, h))))
+        return false; /* the full path decides, refuses and reports */
+    (void)bsa__slab_put(c, h, (uint32_t)slot);
     return true;
 }
 

@@ -41,6 +41,12 @@ static inline bool bsa__lone_and_empty(const bsa__slab_hdr_t *h) {
     return h != NULL && h->next == NULL && h->free == h->count;
 }
 
+/* Whether `h`, once fully free, stays where it is as that cached slab: nothing else is
+ * cached and it is alone on the partial list. */
+static inline bool bsa__lone_cached(const bsa__slab_class_t *c, const bsa__slab_hdr_t *h) {
+    return c->_empty == NULL && h == c->_partial && h->next == NULL;
+}
+
 /* Pushes onto a list; a slab joining the partial list first sends a lone empty partial
  * slab to the empty list, so that "the cached slab" keeps one meaning. */
 static inline void bsa__list_push(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {

@@ -9,8 +9,7 @@
  * bitmap and clears its pending bit. The walk is bounded by the slab's slot count.
  * Locks: none. The drain runs on the owner (under its CPU lock in the global allocator).
  */
-#include "internal.h"
-
+#include "slab_fast.h"
 
 void bsa__slab_note_bad(bsa_slab_t *s, const void *ptr) {
     /* Relaxed: a statistic; nothing is published through it. */
@@ -98,7 +97,7 @@ static void drain_list(bsa_slab_t *s, bsa__slab_hdr_t *h) {
 
 void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls) {
     bsa__slab_class_t *c = &s->_cls[cls];
-    if (atomic_load_explicit(&s->_remote_pending[cls], memory_order_relaxed) == 0)
+    if (bsa__slab_pending(s, cls) == 0)
         return;
     /* Full slabs first: they are the ones a remote free turns back into partial ones.
      * A slab moved from full to partial lands at the partial head and is drained again
