@@ -53,40 +53,6 @@ static void fuzz_report(void *ctx, bsa_status_t st, const void *ptr) {
     reports++;
 }
 
-typedef struct xmap {
-    uintptr_t start, end;
-    uint64_t phys;
-} xmap_t;
-static xmap_t xmap[M_MAX_SECTIONS + 1];
-static size_t nxmap;
-static unsigned xcalls;
-static uintptr_t xlast;
-
-static uint64_t fuzz_v2p(void *ctx, uintptr_t va) {
-    (void)ctx;
-    xcalls++;
-    xlast = va;
-    for (size_t i = nxmap; i-- > 0;)
-        if (va >= xmap[i].start && va < xmap[i].end)
-            return xmap[i].phys + (va - xmap[i].start);
-    fz_fail("virt_to_phys(%#lx) outside every region", (unsigned long)va);
-}
-
-static uint64_t phys_of(uintptr_t va) {
-    if (!translate)
-        return va;
-    for (size_t i = nxmap; i-- > 0;)
-        if (va >= xmap[i].start && va < xmap[i].end)
-            return xmap[i].phys + (va - xmap[i].start);
-    return va;
-}
-
-static uint64_t choose_phys(unsigned mode, uint16_t v, uintptr_t start, size_t len) {
-    uint64_t p = (mode & 3) == 0   ? (uint64_t)16 << 20
-                 : (mode & 3) == 1 ? 2 * M_4G
-                                   : M_4G - (uint64_t)(v % (len / ps + 3)) * ps;
-    return p + (start & (ps - 1));
-}
 
 /* ---- small helpers ----------------------------------------------------------------- */
 static bool in_arena(uintptr_t start, size_t len) {
@@ -278,12 +244,9 @@ static void forget(uintptr_t addr) {
 }
 
 static void check_fill_before_free(uintptr_t ptr) {
-    int oi = m_obj_find(&model, ptr);
-    if (oi >= 0 && model.objs.obj[oi].state == M_LIVE) {
-        long bad = m_fill_check(&model, &model.objs.obj[oi], SIZE_MAX);
-        if (bad >= 0)
-            fz_fail("block %p: fill byte at +%ld changed before its free", (void *)ptr, bad);
-    }
+    long bad = m_fill_check_at(&model, ptr);
+    if (bad >= 0)
+        fz_fail("block %p: fill byte at +%ld changed before its free", (void *)ptr, bad);
 }
 
 /* Frees a slab object in the model as the core does on cur_cpu; the status. */
@@ -515,15 +478,15 @@ static bool add_region(uintptr_t start, size_t len, uint64_t phys, const bsa_con
         start, len, ps, meta, !cfg && m_pages_overlaps(&model, start, start + len));
     if (mapped) {
         fz_unpoison((void *)start, len);
-        xmap[nxmap++] = (xmap_t){start, start + len, phys};
+        fz_xmap_push(start, start + len, phys);
     }
-    xcalls = 0;
+    fz_xmap_calls = 0;
     bsa_status_t st = cfg ? bsa_init(&alloc, cfg, (void *)start, len)
                           : bsa_add_region(&alloc, (void *)start, len);
     fz_expect_status_in(cfg ? "bsa_init" : "bsa_add_region", st, allowed);
     if (st != BSA_OK) {
         if (mapped) {
-            nxmap--;
+            fz_xmap_pop();
             poison_outside_sections(start, len); /* sections stay addressable */
         }
         return false;
@@ -536,10 +499,11 @@ static bool add_region(uintptr_t start, size_t len, uint64_t phys, const bsa_con
     if (why)
         fz_fail("new section of region [%#lx, +%zu): start %p, %zu pages: %s",
                 (unsigned long)start, len, info.start, info.total_pages, why);
-    if (translate && (xcalls != 1 || xlast != base))
-        fz_fail("virt_to_phys called %u times, last at %#lx; want once, at %p", xcalls,
-                (unsigned long)xlast, info.start);
-    m_pages_add(&model, start, start + len, base, info.total_pages, phys_of(base));
+    if (translate && (fz_xmap_calls != 1 || fz_xmap_last != base))
+        fz_fail("virt_to_phys called %u times, last at %#lx; want once, at %p",
+                fz_xmap_calls, (unsigned long)fz_xmap_last, info.start);
+    uint64_t base_phys = translate ? fz_xmap_phys(base) : base;
+    m_pages_add(&model, start, start + len, base, info.total_pages, base_phys);
     return true;
 }
 
@@ -570,7 +534,7 @@ static void op_add_region(const fz_op_t *op) {
         return;
     }
     if (in_arena(start, len))
-        add_region(start, len, choose_phys(op->cpu >> 4, op->c, start, len), NULL);
+        add_region(start, len, fz_choose_phys(op->cpu >> 4, op->c, start, len, ps), NULL);
 }
 
 /* ---- picking things ---------------------------------------------------------------- */
@@ -934,10 +898,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     translate = (h[1] & 0x10) != 0;
     cur_cpu = 0;
     reports = 0;
-    nxmap = 0;
+    fz_xmap_reset();
     stale_n = 0;
     ops = (bsa_ops_t){.cpu_id = fuzz_cpu_id, .report = fuzz_report,
-                      .virt_to_phys = translate ? fuzz_v2p : NULL};
+                      .virt_to_phys = translate ? fz_xmap_v2p : NULL};
     m_reset(&model, ps, cpus);
     m_slab_window(&model, (uintptr_t)arena);
     memset(&alloc, 0, sizeof alloc);
@@ -951,7 +915,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
              ps, cpus, flags,
              (unsigned long)(start - (uintptr_t)arena), len);
     bsa_config_t cfg = {.page_size = ps, .cpu_count = cpus, .ops = &ops, .flags = flags};
-    if (!add_region(start, len, choose_phys(h[1] >> 5, fz_u16(h + 6), start, len), &cfg))
+    if (!add_region(start, len, fz_choose_phys(h[1] >> 5, fz_u16(h + 6), start, len, ps), &cfg))
         return 0;
     verify();
 

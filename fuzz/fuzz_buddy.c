@@ -31,45 +31,6 @@ static size_t ps;
 static bool translate; /* the core was given our virt_to_phys */
 static bool pass_ops;  /* bsa_buddy_init got an ops table (else NULL)   */
 
-/* ---- the translator: linear per region --------------------------------------------- */
-typedef struct xmap {
-    uintptr_t start, end;
-    uint64_t phys;
-} xmap_t;
-static xmap_t xmap[M_MAX_SECTIONS + 1];
-static size_t nxmap;
-static unsigned xcalls;
-static uintptr_t xlast;
-
-static uint64_t fuzz_v2p(void *ctx, uintptr_t va) {
-    (void)ctx;
-    xcalls++;
-    xlast = va;
-    for (size_t i = nxmap; i-- > 0;)
-        if (va >= xmap[i].start && va < xmap[i].end)
-            return xmap[i].phys + (va - xmap[i].start);
-    fz_fail("virt_to_phys(%#lx) outside every region", (unsigned long)va);
-}
-
-static uint64_t phys_of(uintptr_t va) {
-    if (!translate)
-        return va;
-    for (size_t i = nxmap; i-- > 0;)
-        if (va >= xmap[i].start && va < xmap[i].end)
-            return xmap[i].phys + (va - xmap[i].start);
-    return va;
-}
-
-/* Physical address of a region start: below, above or straddling 4 GiB. */
-static uint64_t choose_phys(unsigned mode, uint16_t v, uintptr_t start, size_t len) {
-    uint64_t p;
-    switch (mode & 3) {
-    case 0: p = (uint64_t)16 << 20; break;
-    case 1: p = (uint64_t)2 * M_4G; break;
-    default: p = M_4G - (uint64_t)(v % (len / ps + 3)) * ps; break;
-    }
-    return p + (start & (ps - 1));
-}
 
 /* ---- small decoders ---------------------------------------------------------------- */
 static size_t decode_len(uint16_t v) {
@@ -155,9 +116,9 @@ static void check_new_section(uintptr_t start, size_t len, const bsa_section_inf
     if (why)
         fz_fail("new section of region [%#lx, +%zu): start %p, %zu pages: %s",
                 (unsigned long)start, len, info->start, info->total_pages, why);
-    if (translate && (xcalls != 1 || xlast != (uintptr_t)info->start))
+    if (translate && (fz_xmap_calls != 1 || fz_xmap_last != (uintptr_t)info->start))
         fz_fail("virt_to_phys called %u times, last at %#lx; want once, at the first page %p",
-                xcalls, (unsigned long)xlast, info->start);
+                fz_xmap_calls, (unsigned long)fz_xmap_last, info->start);
 }
 
 /* Adds a region on both sides; init: the first region, through bsa_buddy_init. */
@@ -173,16 +134,16 @@ static bool add_region(uintptr_t start, size_t len, uint64_t phys, bool init) {
         if (start + len > dirty_hi)
             dirty_hi = start + len;
         fz_unpoison((void *)start, len);
-        xmap[nxmap++] = (xmap_t){start, start + len, phys};
+        fz_xmap_push(start, start + len, phys);
     }
-    xcalls = 0;
+    fz_xmap_calls = 0;
     bsa_status_t st = init ? bsa_buddy_init(&buddy, ps, pass_ops ? &ops : NULL,
                                             (void *)start, len)
                            : bsa_buddy_add_region(&buddy, (void *)start, len);
     fz_expect_status_in(init ? "bsa_buddy_init" : "bsa_buddy_add_region", st, allowed);
     if (st != BSA_OK) {
         if (mapped) {
-            nxmap--;
+            fz_xmap_pop();
             repoison(start, len);
         }
         return false;
@@ -192,7 +153,7 @@ static bool add_region(uintptr_t start, size_t len, uint64_t phys, bool init) {
                      bsa_buddy_section(&buddy, model.pages.nsec, &info), BSA_OK);
     check_new_section(start, len, &info);
     m_pages_add(&model, start, start + len, (uintptr_t)info.start, info.total_pages,
-                phys_of((uintptr_t)info.start));
+                translate ? fz_xmap_phys((uintptr_t)info.start) : (uintptr_t)info.start);
     repoison(start, len);
     return true;
 }
@@ -227,7 +188,7 @@ static void op_add_region(const fz_op_t *op) {
     }
     if (!in_arena(start, len))
         return;
-    add_region(start, len, choose_phys(op->cpu >> 2, op->c, start, len), false);
+    add_region(start, len, fz_choose_phys(op->cpu >> 2, op->c, start, len, ps), false);
 }
 
 static void op_bad_region(const fz_op_t *op) {
@@ -531,8 +492,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     ps = sizes[h[0] & 7];
     translate = (h[1] & 3) == 1 || (h[1] & 3) == 2;
-    ops = (bsa_ops_t){.virt_to_phys = translate ? fuzz_v2p : NULL};
-    nxmap = 0;
+    ops = (bsa_ops_t){.virt_to_phys = translate ? fz_xmap_v2p : NULL};
+    fz_xmap_reset();
     stale_n = 0;
     m_reset(&model, ps, 1);
     memset(&buddy, 0, sizeof buddy);
@@ -544,7 +505,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_begin(TARGET, 0, "INIT(page_size=%zu, region=arena+%#lx, len=%zu)", ps,
              (unsigned long)(start - (uintptr_t)arena), len);
     pass_ops = (h[1] & 3) != 0; /* 3: an ops table without a translator */
-    if (!add_region(start, len, choose_phys(h[1] >> 2, fz_u16(h + 6), start, len), true))
+    if (!add_region(start, len, fz_choose_phys(h[1] >> 2, fz_u16(h + 6), start, len, ps), true))
         return 0;
     verify();
 

@@ -153,12 +153,9 @@ static void forget(int oi) {
 }
 
 static void check_fill_before_free(uintptr_t ptr) {
-    int oi = m_obj_find(&model, ptr);
-    if (oi >= 0 && model.objs.obj[oi].state == M_LIVE) {
-        long bad = m_fill_check(&model, &model.objs.obj[oi], SIZE_MAX);
-        if (bad >= 0)
-            fz_fail("object %p: fill byte at +%ld changed before its free", (void *)ptr, bad);
-    }
+    long bad = m_fill_check_at(&model, ptr);
+    if (bad >= 0)
+        fz_fail("object %p: fill byte at +%ld changed before its free", (void *)ptr, bad);
 }
 
 static void do_free_local(unsigned cpu, uintptr_t ptr, size_t size, size_t align,

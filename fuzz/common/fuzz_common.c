@@ -177,3 +177,55 @@ const char *fz_section_sane(uintptr_t start, size_t len, size_t page_size, size_
         return "more bytes lost to metadata and padding than the budget";
     return NULL;
 }
+
+/* ---- the translator ------------------------------------------------------------------ */
+typedef struct fz_xmap {
+    uintptr_t start, end;
+    uint64_t phys;
+} fz_xmap_t;
+static fz_xmap_t xmap[FZ_XMAP_MAX];
+static size_t nxmap;
+unsigned fz_xmap_calls;
+uintptr_t fz_xmap_last;
+
+void fz_xmap_reset(void) { nxmap = 0; }
+
+void fz_xmap_push(uintptr_t start, uintptr_t end, uint64_t phys) {
+    if (nxmap == FZ_XMAP_MAX)
+        fz_fail("more than %d translated regions (a harness limit)", FZ_XMAP_MAX);
+    xmap[nxmap++] = (fz_xmap_t){start, end, phys};
+}
+
+void fz_xmap_pop(void) { nxmap--; }
+
+/* The latest region holding `va` (a failed add may leave an older one), or NULL. */
+static const fz_xmap_t *xmap_find(uintptr_t va) {
+    for (size_t i = nxmap; i-- > 0;)
+        if (va >= xmap[i].start && va < xmap[i].end)
+            return &xmap[i];
+    return NULL;
+}
+
+uint64_t fz_xmap_v2p(void *ctx, uintptr_t va) {
+    (void)ctx;
+    fz_xmap_calls++;
+    fz_xmap_last = va;
+    const fz_xmap_t *m = xmap_find(va);
+    if (m == NULL)
+        fz_fail("virt_to_phys(%#lx) outside every region", (unsigned long)va);
+    return m->phys + (va - m->start);
+}
+
+uint64_t fz_xmap_phys(uintptr_t va) {
+    const fz_xmap_t *m = xmap_find(va);
+    return m ? m->phys + (va - m->start) : va;
+}
+
+uint64_t fz_choose_phys(unsigned mode, uint16_t v, uintptr_t start, size_t len,
+                        size_t page_size) {
+    const uint64_t g4 = (uint64_t)1 << 32;
+    uint64_t p = (mode & 3) == 0   ? (uint64_t)16 << 20
+                 : (mode & 3) == 1 ? 2 * g4
+                                   : g4 - (uint64_t)(v % (len / page_size + 3)) * page_size;
+    return p + (start & (page_size - 1));
+}

@@ -60,7 +60,6 @@ uint16_t fz_u16(const uint8_t *p);
 void fz_poison(const void *p, size_t n);
 void fz_unpoison(const void *p, size_t n);
 
-#endif /* BSA_FUZZ_COMMON_H */
 
 /* ---- regions: what the contract says about a region and the section made of it ----- */
 /* Statuses allowed for adding [start, start + len). The exact metadata size is the
@@ -74,3 +73,22 @@ unsigned fz_region_allowed(uintptr_t start, size_t len, size_t page_size, size_t
  * aligned pages after it, within the overhead budget; else what is wrong. */
 const char *fz_section_sane(uintptr_t start, size_t len, size_t page_size, size_t extra,
                             const bsa_section_info_t *info);
+
+/* ---- the translator the fuzzers give the core: linear per region ------------------- */
+#define FZ_XMAP_MAX 64
+/* Calls of fz_xmap_v2p since the harness last zeroed them, and the address asked last. */
+extern unsigned fz_xmap_calls;
+extern uintptr_t fz_xmap_last;
+void fz_xmap_reset(void);
+void fz_xmap_push(uintptr_t start, uintptr_t end, uint64_t phys);
+void fz_xmap_pop(void); /* the region just pushed, when its add failed */
+/* The bsa_ops_t.virt_to_phys hook: fails the input for an address outside every region. */
+uint64_t fz_xmap_v2p(void *ctx, uintptr_t va);
+/* The physical address of `va`: itself outside every region. */
+uint64_t fz_xmap_phys(uintptr_t va);
+/* A physical address for a region's start, chosen by the input (mode, v): at 16 MiB,
+ * above 4 GiB, or so that the region straddles 4 GiB; in-page offset kept. */
+uint64_t fz_choose_phys(unsigned mode, uint16_t v, uintptr_t start, size_t len,
+                        size_t page_size);
+
+#endif /* BSA_FUZZ_COMMON_H */

@@ -177,6 +177,9 @@ bool m_obj_overlaps_any(const model_t *m, uintptr_t addr, size_t size, int excep
 void m_fill(const model_t *m, const m_obj_t *o);
 /* Offset of the first byte that lost its fill, or -1. `len` caps the checked prefix. */
 long m_fill_check(const model_t *m, const m_obj_t *o, size_t len);
+/* The full check of the live object starting at `addr` before its free: the offset of
+ * the first byte that lost its fill, or -1 (also when no live object starts there). */
+long m_fill_check_at(const model_t *m, uintptr_t addr);
 
 /* The quick per-op check: the first 64 bytes of up to `count` live objects, going round
  * the table from one call to the next (every object is checked in full at its free).

@@ -134,6 +134,13 @@ long m_fill_check(const model_t *m, const m_obj_t *o, size_t len) {
     return stripes(o->size, m->page_size, check_stripe, &c);
 }
 
+long m_fill_check_at(const model_t *m, uintptr_t addr) {
+    int i = m_obj_find(m, addr);
+    if (i < 0 || m->objs.obj[i].state != M_LIVE)
+        return -1;
+    return m_fill_check(m, &m->objs.obj[i], SIZE_MAX);
+}
+
 int m_fill_check_some(model_t *m, size_t count) {
     size_t n = m->objs.n;
     for (size_t i = 0; i < count && i < n; i++) {
