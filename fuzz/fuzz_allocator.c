@@ -60,15 +60,6 @@ static bool in_arena(uintptr_t start, size_t len) {
     return start >= a && len <= ARENA_BYTES && start - a <= ARENA_BYTES - len;
 }
 
-static int model_class(size_t size, size_t align) {
-    if (align != 0 && !m_is_pow2(align))
-        return -1;
-    size_t need = size > align ? size : align;
-    for (int c = 0; c < BSA_SIZE_CLASS_COUNT; c++)
-        if (((size_t)8 << c) >= need)
-            return c;
-    return -1;
-}
 
 /* Pages of a large request, or 0 when it cannot be a block (E_INVALID). */
 static size_t large_pages(size_t size) {
@@ -200,7 +191,7 @@ static m_obj_t *check_alloc(size_t size, size_t align, bsa_status_t st, void *p,
         fz_expect_status("bsa_alloc", st, BSA_E_INVALID);
         return NULL;
     }
-    int cls = model_class(size, a);
+    int cls = m_size_class(size, a);
     m_obj_t o = {.addr = (uintptr_t)p, .size = size, .align = align, .cpu = cur_cpu,
                  .state = M_LIVE, .fill = fill};
     if (cls >= 0) {
@@ -311,8 +302,8 @@ static void do_free_sized(uintptr_t ptr, size_t size, size_t align) {
         want = BSA_E_INVALID;
     else if (ptr == 0)
         want = BSA_OK;
-    else if (model_class(size, a) >= 0)
-        want = model_free(ptr, model_class(size, a), -1);
+    else if (m_size_class(size, a) >= 0)
+        want = model_free(ptr, m_size_class(size, a), -1);
     else if (large_pages(size) == 0)
         want = BSA_E_INVALID;
     else
@@ -339,7 +330,7 @@ static size_t model_usable(uintptr_t ptr) {
  * meets the alignment: then bsa_free_sized(ptr, size, align) stays valid. */
 static bool may_stay(uintptr_t ptr, size_t size, size_t align) {
     size_t a = align ? align : 8;
-    int cls = model_class(size, a), sl = m_slab_of(&model, ptr);
+    int cls = m_size_class(size, a), sl = m_slab_of(&model, ptr);
     if (ptr % a != 0)
         return false;
     if (cls >= 0)
@@ -507,21 +498,15 @@ static bool add_region(uintptr_t start, size_t len, uint64_t phys, const bsa_con
     return true;
 }
 
-static uintptr_t highest_end(void) {
-    uintptr_t e = (uintptr_t)arena;
-    for (size_t i = 0; i < model.pages.nsec; i++)
-        if (model.pages.sec[i].region_end > e)
-            e = model.pages.sec[i].region_end;
-    return e;
-}
-
 static void op_add_region(const fz_op_t *op) {
     size_t len = ((op->a & 0x100) ? 1 + (op->a & 0xf) : 1 + (op->a & 0xff)) * ps +
                  ((size_t)(op->a >> 9) << 7);
     uintptr_t start;
     const m_section_t *s = &model.pages.sec[op->b % model.pages.nsec];
     switch (op->cpu & 3) {
-    case 0: start = highest_end() + op->b % 512; break;
+    case 0:
+        start = m_pages_highest_end(&model, (uintptr_t)arena) + op->b % 512;
+        break;
     case 1: start = (uintptr_t)arena + ((size_t)op->b * 64) % ARENA_BYTES; break;
     case 2: start = s->region_start + op->c % (s->region_end - s->region_start); break;
     default: start = s->region_start - len + op->c % 2048; break; /* 0: touching */
@@ -708,7 +693,7 @@ static void probe_uninit(bsa_allocator_t *a) {
 static void op_uninit(const fz_op_t *op) {
     static bsa_allocator_t zero;
     bsa_config_t cfg = {.page_size = ps, .cpu_count = cpus, .ops = &ops, .flags = flags};
-    uintptr_t spot = highest_end();
+    uintptr_t spot = m_pages_highest_end(&model, (uintptr_t)arena);
     switch (op->cpu % 8) {
     case 0: probe_uninit(&zero); return;
     case 1: probe_uninit(NULL); return;

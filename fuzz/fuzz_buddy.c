@@ -158,14 +158,6 @@ static bool add_region(uintptr_t start, size_t len, uint64_t phys, bool init) {
     return true;
 }
 
-static uintptr_t highest_end(void) {
-    uintptr_t e = (uintptr_t)arena;
-    for (size_t i = 0; i < model.pages.nsec; i++)
-        if (model.pages.sec[i].region_end > e)
-            e = model.pages.sec[i].region_end;
-    return e;
-}
-
 static uintptr_t lowest_start(void) {
     uintptr_t s = (uintptr_t)arena + ARENA_BYTES;
     for (size_t i = 0; i < model.pages.nsec; i++)
@@ -178,7 +170,9 @@ static void op_add_region(const fz_op_t *op) {
     size_t len = decode_len(op->a);
     uintptr_t start;
     switch (op->cpu & 3) {
-    case 0: start = highest_end() + op->b % 512; break; /* 0: touching */
+    case 0: /* touching or just past the highest region */
+        start = m_pages_highest_end(&model, (uintptr_t)arena) + op->b % 512;
+        break;
     case 1: start = (uintptr_t)arena + ((size_t)op->b * 64) % ARENA_BYTES; break;
     case 2: start = lowest_start() - len - op->b % 512; break;
     default: {
@@ -192,7 +186,7 @@ static void op_add_region(const fz_op_t *op) {
 }
 
 static void op_bad_region(const fz_op_t *op) {
-    uintptr_t cursor = highest_end();
+    uintptr_t cursor = m_pages_highest_end(&model, (uintptr_t)arena);
     const m_section_t *s = &model.pages.sec[op->b % model.pages.nsec];
     switch (op->cpu % 6) {
     case 0: add_region(0, decode_len(op->a), 0, false); break;
@@ -328,7 +322,7 @@ static void op_query(const fz_op_t *op) {
 static void probe_uninit(bsa_buddy_t *b) {
     void *p = NULL;
     bsa_section_info_t info;
-    uintptr_t spot = highest_end();
+    uintptr_t spot = m_pages_highest_end(&model, (uintptr_t)arena);
     fz_expect_status("add_region", bsa_buddy_add_region(b, (void *)spot, 4 * ps), BSA_E_UNINIT);
     fz_expect_status("alloc_pages", bsa_buddy_alloc_pages(b, 1, 0, &p), BSA_E_UNINIT);
     fz_expect_status("alloc_pages_lowmem", bsa_buddy_alloc_pages_lowmem(b, 1, 0, &p),
@@ -346,7 +340,7 @@ static void probe_uninit(bsa_buddy_t *b) {
 static void op_uninit(const fz_op_t *op) {
     static const size_t bad_ps[4] = {0, 2048, 3 * 4096, 131072};
     static bsa_buddy_t zero;
-    uintptr_t spot = highest_end();
+    uintptr_t spot = m_pages_highest_end(&model, (uintptr_t)arena);
     switch (op->cpu % 5) {
     case 0: probe_uninit(&zero); break;
     case 1: probe_uninit(NULL); break;

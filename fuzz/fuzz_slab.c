@@ -51,16 +51,6 @@ static void src_free(void *base, size_t n) {
 }
 
 /* ---- model helpers ----------------------------------------------------------------- */
-/* Class = smallest with 8 << class >= max(size, align); -1 if none (re-derived). */
-static int model_class(size_t size, size_t align) {
-    if (align != 0 && !m_is_pow2(align))
-        return -1;
-    size_t need = size > align ? size : align;
-    for (int c = 0; c < BSA_SIZE_CLASS_COUNT; c++)
-        if (((size_t)8 << c) >= need)
-            return c;
-    return -1;
-}
 
 static void verify(void) {
     const m_tally_t *t = &model.slabs.tally;
@@ -117,7 +107,7 @@ static bool do_alloc(unsigned cpu, size_t size, size_t align, bool refuse, uint8
     bsa_slab_pages_t need = {0};
     if (model.objs.n == M_MAX_OBJS)
         return false;
-    int cls = model_class(size, align);
+    int cls = m_size_class(size, align);
     bsa_status_t st = bsa_slab_alloc(s, size, align, &p, &need);
     if (cls < 0) {
         fz_expect_status("bsa_slab_alloc", st, BSA_E_INVALID);
@@ -161,7 +151,7 @@ static void check_fill_before_free(uintptr_t ptr) {
 static void do_free_local(unsigned cpu, uintptr_t ptr, size_t size, size_t align,
                           bool null_release) {
     bsa_slab_pages_t rel = {0};
-    int cls = model_class(size, align);
+    int cls = m_size_class(size, align);
     check_fill_before_free(ptr);
     bsa_status_t st = bsa_slab_free(&slabs[cpu], (void *)ptr, size, align,
                                     null_release ? NULL : &rel);
@@ -193,7 +183,7 @@ static void do_free_local(unsigned cpu, uintptr_t ptr, size_t size, size_t align
 }
 
 static void do_free_remote(uintptr_t ptr, size_t size, size_t align) {
-    int cls = model_class(size, align);
+    int cls = m_size_class(size, align);
     check_fill_before_free(ptr);
     bsa_status_t st = bsa_slab_remote_free((void *)ptr, size, align);
     if (cls < 0) {
@@ -399,7 +389,7 @@ static void op_uninit(const fz_op_t *op) {
 
 static void op_query(const fz_op_t *op) {
     size_t size = op->a, align = op->b & 0x8000 ? op->b & 0x7fff : (size_t)1 << (op->b % 16);
-    int want = model_class(size, align);
+    int want = m_size_class(size, align);
     if (bsa_size_class(size, align) != want)
         fz_fail("bsa_size_class(%zu, %zu): core %d, model %d", size, align,
                 bsa_size_class(size, align), want);

@@ -44,6 +44,9 @@ enum m_state { M_SLOT_FREE = 0, M_LIVE = 1, M_PENDING = 2 };
 /* ---- helpers (re-derived on purpose: this is the oracle) ---------------------------- */
 bool m_is_pow2(size_t x);
 unsigned m_order_of(size_t count); /* smallest k with 2^k >= count; 0 for count <= 1 */
+/* Size class per DESIGN §3, re-derived: smallest c with 8 << c >= max(size, align); -1
+ * if none or align is not a power of two. */
+int m_size_class(size_t size, size_t align);
 
 /* ---- pages ------------------------------------------------------------------------- */
 typedef struct m_section {
@@ -144,6 +147,8 @@ const char *m_selfcheck(const model_t *m);
 
 /* pages.c */
 bool m_pages_overlaps(const model_t *m, uintptr_t start, uintptr_t end);
+/* The highest end of any region added so far, at least `floor`. */
+uintptr_t m_pages_highest_end(const model_t *m, uintptr_t floor);
 void m_pages_add(model_t *m, uintptr_t rstart, uintptr_t rend, uintptr_t base, size_t pages,
                  uint64_t phys_base);
 int m_pages_section_of(const model_t *m, uintptr_t addr); /* managed pages; -1: none */

@@ -18,6 +18,24 @@
 
 bool m_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
+int m_size_class(size_t size, size_t align) {
+    if (align != 0 && !m_is_pow2(align))
+        return -1;
+    size_t need = size > align ? size : align;
+    for (int c = 0; c < BSA_SIZE_CLASS_COUNT; c++)
+        if (((size_t)8 << c) >= need)
+            return c;
+    return -1;
+}
+
+uintptr_t m_pages_highest_end(const model_t *m, uintptr_t floor) {
+    uintptr_t e = floor;
+    for (size_t i = 0; i < m->pages.nsec; i++)
+        if (m->pages.sec[i].region_end > e)
+            e = m->pages.sec[i].region_end;
+    return e;
+}
+
 unsigned m_order_of(size_t count) {
     unsigned k = 0;
     while (((size_t)1 << k) < count)
