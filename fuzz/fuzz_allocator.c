@@ -798,7 +798,10 @@ static const char *const op_names[OP_COUNT] = {
     "FREE_ALL_PAGES", "DOUBLE_FREE", "WILD", "BAD_CALLS", "UNINIT", "ALLOC_MANY", "FREE_MANY",
     "REALLOC", "FREE_SIZED", "CORRUPT"};
 
+static const char *model_selfcheck(void) { return m_selfcheck(&model); }
+
 static void run_op(const fz_op_t *op, uint8_t fill) {
+    cur_cpu = op->cpu % cpus; /* the CPU the core's cpu_id hook answers */
     switch (op->code % OP_COUNT) {
     case OP_ALLOC: case OP_ALLOC2: case OP_ALLOC3: case OP_ALLOC4:
         do_alloc(decode_size(op->a), decode_align(op->b), fill);
@@ -904,15 +907,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     verify();
 
-    fz_op_t op;
-    for (size_t i = 1; fz_next(&r, &op); i++) {
-        cur_cpu = op.cpu % cpus;
-        fz_begin_op(TARGET, i, op_names[op.code % OP_COUNT], &op);
-        run_op(&op, (uint8_t)(i * 37 + op.c));
-        verify();
-    }
-    const char *stale_index = m_selfcheck(&model);
-    if (stale_index)
-        fz_fail("model self-check: %s is out of step (a model bug)", stale_index);
+    fz_run_ops(&r, TARGET, op_names, OP_COUNT, run_op, verify, model_selfcheck);
     return 0;
 }

@@ -491,6 +491,8 @@ static const char *const op_names[OP_COUNT] = {
     "DOUBLE_FREE", "RECLAIM", "BAD_ADD", "BAD_CALLS", "UNINIT", "QUERY", "FREE_MANY",
     "ALLOC_MANY", "CORRUPT"};
 
+static const char *model_selfcheck(void) { return m_selfcheck(&model); }
+
 static void run_op(const fz_op_t *op, uint8_t fill) {
     unsigned cpu = op->cpu % cpus;
     switch (op->code % OP_COUNT) {
@@ -552,14 +554,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fz_expect_status("bsa_slab_init", bsa_slab_init(&slabs[cpu], ps, cpu), BSA_OK);
     verify();
 
-    fz_op_t op;
-    for (size_t i = 1; fz_next(&r, &op); i++) {
-        fz_begin_op(TARGET, i, op_names[op.code % OP_COUNT], &op);
-        run_op(&op, (uint8_t)(i * 37 + op.c));
-        verify();
-    }
-    const char *stale_index = m_selfcheck(&model);
-    if (stale_index)
-        fz_fail("model self-check: %s is out of step (a model bug)", stale_index);
+    fz_run_ops(&r, TARGET, op_names, OP_COUNT, run_op, verify, model_selfcheck);
     return 0;
 }

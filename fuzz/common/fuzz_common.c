@@ -229,3 +229,17 @@ uint64_t fz_choose_phys(unsigned mode, uint16_t v, uintptr_t start, size_t len,
                                    : g4 - (uint64_t)(v % (len / page_size + 3)) * page_size;
     return p + (start & (page_size - 1));
 }
+
+void fz_run_ops(fz_reader_t *r, const char *target, const char *const *names, unsigned count,
+                void (*run)(const fz_op_t *op, uint8_t fill), void (*verify)(void),
+                const char *(*selfcheck)(void)) {
+    fz_op_t op;
+    for (size_t i = 1; fz_next(r, &op); i++) {
+        fz_begin_op(target, i, names[op.code % count], &op);
+        run(&op, (uint8_t)(i * 37 + op.c));
+        verify();
+    }
+    const char *stale = selfcheck();
+    if (stale)
+        fz_fail("model self-check: %s is out of step (a model bug)", stale);
+}

@@ -74,6 +74,15 @@ unsigned fz_region_allowed(uintptr_t start, size_t len, size_t page_size, size_t
 const char *fz_section_sane(uintptr_t start, size_t len, size_t page_size, size_t extra,
                             const bsa_section_info_t *info);
 
+/* ---- the op loop every target runs ------------------------------------------------ */
+/* For each record left in `r`: names it for failure messages (names[code % count]),
+ * runs it with a fill byte derived from its index, and verifies core against model.
+ * Then `selfcheck` (NULL or what in the model is out of step) fails the input on a
+ * model bug. */
+void fz_run_ops(fz_reader_t *r, const char *target, const char *const *names, unsigned count,
+                void (*run)(const fz_op_t *op, uint8_t fill), void (*verify)(void),
+                const char *(*selfcheck)(void));
+
 /* ---- the translator the fuzzers give the core: linear per region ------------------- */
 #define FZ_XMAP_MAX 64
 /* Calls of fz_xmap_v2p since the harness last zeroed them, and the address asked last. */
