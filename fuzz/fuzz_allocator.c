@@ -80,6 +80,7 @@ static void verify_stats(void) {
     fz_expect_size("stats.allocated_bytes", st.allocated_bytes, (total - free) * ps);
     fz_expect_size("stats.total_pages", st.total_pages, total);
     fz_expect_size("stats.free_pages", st.free_pages, free);
+    fz_expect_size("stats.cached_pages", st.cached_pages, m_cache_pages(&model));
     size_t blocks[BSA_MAX_ORDER + 1];
     m_pages_free_blocks(&model, blocks);
     for (unsigned k = 0; k <= BSA_MAX_ORDER; k++)
@@ -138,12 +139,15 @@ static m_obj_t *record(const m_obj_t *o) {
     return added;
 }
 
-/* A page block the core took for a request of order k aligned to `align`: must succeed
- * exactly when the model has a run, and be such a run. */
+/* A page block the core took from the buddy for a request of order k aligned to
+ * `align`: must succeed exactly when the model has a run, and be such a run. In exclusive
+ * mode a request with no run first gives the CPU's page cache back. */
 static bool check_pages(bsa_status_t st, void *p, unsigned k, size_t align, bool lowmem,
                         unsigned kind, const char *what) {
     size_t idx = 0;
     int sec = m_pages_first_fit(&model, k, align, lowmem, &idx);
+    if (sec < 0 && (flags & BSA_CPU_EXCLUSIVE) && m_cache_give_back(&model, cur_cpu))
+        sec = m_pages_first_fit(&model, k, align, lowmem, &idx);
     if (st != (sec >= 0 ? BSA_OK : BSA_E_NOMEM))
         fz_fail("%s: core %s, model %s (model's lowest run: section %d page %zu)", what,
                 bsa_status_name(st), sec >= 0 ? "BSA_OK" : "BSA_E_NOMEM", sec, idx);
@@ -410,8 +414,18 @@ static void do_alloc_pages(size_t count, size_t align, bool lowmem, bool null_ou
         return;
     }
     unsigned k = m_order_of(count);
-    if (!check_pages(st, p, k, a, lowmem, M_PAGES, "bsa_alloc_pages"))
+    uintptr_t cached = (flags & BSA_CPU_EXCLUSIVE) && !lowmem && k <= BSA_PAGE_CACHE_MAX_ORDER
+                           ? m_cache_top(&model, cur_cpu, k, a)
+                           : 0;
+    if (cached != 0) {
+        fz_expect_status("bsa_alloc_pages (cache hit)", st, BSA_OK);
+        if ((uintptr_t)p != cached)
+            fz_fail("bsa_alloc_pages: core %p, model's newest cached block %#lx", p,
+                    (unsigned long)cached);
+        m_cache_pop(&model, cur_cpu, k);
+    } else if (!check_pages(st, p, k, a, lowmem, M_PAGES, "bsa_alloc_pages")) {
         return;
+    }
     m_obj_t o = {.addr = (uintptr_t)p, .size = ps << k, .align = align, .count = count,
                  .kind = M_PAGES, .order = k, .cpu = cur_cpu, .state = M_LIVE, .fill = fill};
     record(&o);
@@ -427,7 +441,9 @@ static void do_free_pages(uintptr_t addr, size_t count) {
             model.pages.block[blk].order == m_order_of(count)) {
             want = BSA_OK;
             forget(addr);
-            m_pages_release(&model, blk);
+            if (!(flags & BSA_CPU_EXCLUSIVE) || m_order_of(count) > BSA_PAGE_CACHE_MAX_ORDER ||
+                !m_cache_push(&model, cur_cpu, blk))
+                m_pages_release(&model, blk);
         } else {
             bad_free();
         }
@@ -437,6 +453,7 @@ static void do_free_pages(uintptr_t addr, size_t count) {
 
 static void do_reclaim(void) {
     fz_expect_status("bsa_reclaim", bsa_reclaim(&alloc), BSA_OK);
+    m_cache_give_back(&model, cur_cpu);
     int k;
     while ((k = m_slab_reclaim_class(&model, cur_cpu)) >= 0)
         for (size_t i = 0; i < model.slabs.hi; i++) {

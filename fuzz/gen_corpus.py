@@ -276,6 +276,20 @@ def allocator_seeds():
             [rec(A["ALLOC_MANY"], a=a_small(n), b=4) for n in (8, 200, 2048)] +
             [rec(A["ALLOC"], a=a_large(50000)), rec(A["FREE_MANY"], cpu=1, a=1),
              rec(A["RECLAIM"], cpu=0)])
+    # Exclusive mode's per-CPU page caches: hits, a miss on alignment, a free into another
+    # CPU's cache, a double free of a cached block, full stacks spilling to the buddy, a
+    # NOMEM that gives the cache back, reclaim.
+    s["page_cache"] = a_head(cpus=2, pages=64, exclusive=True) + b"".join(
+        [rec(A["ALLOC_PAGES"], a=n) for n in (0, 0, 0, 1, 3, 7, (6 << 13) | 4)] +
+        [rec(A["FREE_PAGES"], a=0, b=1), rec(A["FREE_PAGES"], a=0, b=1),
+         rec(A["ALLOC_PAGES"], a=0), rec(A["ALLOC_PAGES"], a=0, b=4 | (3 << 3)),
+         rec(A["FREE_PAGES"], cpu=1, a=1, b=1), rec(A["ALLOC_PAGES"], cpu=1, a=0),
+         rec(A["DOUBLE_FREE"], a=0, b=2), rec(A["DOUBLE_FREE"], a=0, b=0),
+         rec(A["DOUBLE_FREE"], a=0, b=3), rec(A["FILL_PAGES"], a=0),
+         rec(A["FREE_ALL_PAGES"], a=1), rec(A["ALLOC"], a=a_large(5000)),
+         rec(A["FILL_PAGES"], cpu=1, a=1), rec(A["ALLOC"], a=a_small(64)),
+         rec(A["FREE_ALL_PAGES"], cpu=1, a=1), rec(A["RECLAIM"], cpu=0),
+         rec(A["RECLAIM"], cpu=1)])
     # The same scenarios with BSA_CPU_EXCLUSIVE (no per-CPU lock, the inlined fast paths).
     for name in ("small_local", "remote", "realloc", "bad_inputs", "pages_pressure"):
         s[name + "_exclusive"] = bytes([s[name][0] | 0x80]) + s[name][1:]

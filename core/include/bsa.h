@@ -210,6 +210,19 @@ BSA_API bsa_status_t bsa_slab_check(const bsa_slab_t *s);
  * other CPUs' slab lists unlocked in this mode: call them on a quiet allocator. */
 #define BSA_CPU_EXCLUSIVE 1u
 
+/* With BSA_CPU_EXCLUSIVE each CPU also keeps the page blocks of order
+ * 0..BSA_PAGE_CACHE_MAX_ORDER that bsa_free_pages gives it, up to BSA_PAGE_CACHE_DEPTH
+ * per order, last in first out, as Linux keeps per-CPU page lists: a page pair on one
+ * CPU then takes no lock and does no split or merge. A cached block counts as taken
+ * (not in free_pages; bsa_stats.cached_pages). bsa_alloc_pages takes the newest cached
+ * block of its order when it meets the alignment (lowmem requests never use the cache);
+ * a request the buddy cannot meet first gives the calling CPU's whole cache back and
+ * tries again; bsa_reclaim gives it back too. Other CPUs' caches are theirs: call
+ * bsa_reclaim on an idle CPU to return its pages. At most DEPTH * (2^(MAX_ORDER+1) - 1)
+ * = 124 pages per CPU. Additions to API.md. */
+#define BSA_PAGE_CACHE_MAX_ORDER 4u
+#define BSA_PAGE_CACHE_DEPTH 4u
+
 typedef struct bsa_config {
     size_t page_size;       /* 4096..65536, power of two           */
     unsigned cpu_count;     /* 1..BSA_MAX_CPUS                     */
@@ -268,6 +281,8 @@ typedef struct bsa_stats {
     size_t free_blocks[BSA_MAX_ORDER + 1]; /* free buddy blocks per order    */
     bsa_class_stats_t classes[BSA_SIZE_CLASS_COUNT];
     uint64_t bad_frees;                    /* frees refused or detected bad  */
+    size_t cached_pages;                   /* in per-CPU page caches (an
+                                            * addition to API.md)            */
 } bsa_stats_t;
 
 BSA_API bsa_status_t bsa_stats(const bsa_allocator_t *a, bsa_stats_t *out);

@@ -8,6 +8,7 @@
 #define BSA_ALLOCATOR_INTERNAL_H
 
 #include "internal.h"
+#include "page_cache.h"
 #include "slab_fast.h"
 
 static inline uintptr_t bsa__lock(const bsa_ops_t *ops, _Atomic int *lock) {
@@ -96,16 +97,25 @@ static inline bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a, cons
     return h;
 }
 
-/* The block holding `addr`, the CPU's last section tried before the skip list. */
-static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t addr,
-                                   bsa__block_t *blk) {
+/* The section whose managed pages hold `addr` (NULL: none), the CPU's last section
+ * tried before the skip list. */
+static inline bsa__section_t *bsa__section_of(const bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                              uintptr_t addr) {
     bsa__section_t *s = atomic_load_explicit(&cpu->last_section, memory_order_acquire);
     if (BSA__UNLIKELY(!bsa__section_holds(&a->_buddy, s, addr))) {
         s = bsa__section_find(&a->_buddy, addr);
-        if (s == NULL)
-            return false;
-        atomic_store_explicit(&cpu->last_section, s, memory_order_release);
+        if (s != NULL)
+            atomic_store_explicit(&cpu->last_section, s, memory_order_release);
     }
+    return s;
+}
+
+/* The block holding `addr`. */
+static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t addr,
+                                   bsa__block_t *blk) {
+    bsa__section_t *s = bsa__section_of(a, cpu, addr);
+    if (s == NULL)
+        return false;
     /* The page's own record names its block when the page is a head, as every page of
      * a one-page slab is; otherwise search down for the head. */
     size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);

@@ -1,29 +1,58 @@
 /*
  * allocator_pages.c - the global allocator's page calls, section queries and reclaim.
  *
- * Page calls are the buddy calls under the buddy lock. Reclaim works on the calling
- * CPU: drain, then hand every fully free slab back, one CPU lock hold per slab so the
- * buddy lock is never taken inside it.
+ * Page calls are the buddy calls under the buddy lock, behind the calling CPU's page
+ * cache in exclusive mode (page_cache.h). Reclaim works on the calling CPU: its page
+ * cache back to the buddy, drain, then hand every fully free slab back, one CPU lock
+ * hold per slab so the buddy lock is never taken inside it.
  */
 #include "allocator_internal.h"
 
-static bsa_status_t alloc_pages(bsa_allocator_t *a, size_t count, size_t align, bool lowmem,
-                                void **out) {
+/* Exclusive mode: the calling CPU's newest cached block of `order` if it meets `align`. */
+static inline bool alloc_cached(bsa_allocator_t *a, unsigned order, size_t align, void **out) {
+    bsa__cpu_t *cpu = bsa__current_cpu(a);
+    uintptr_t cached = bsa__page_cache_peek(&cpu->pages, order, align);
+    if (cached == 0)
+        return false;
+    bsa__page_cache_pop(&a->_buddy, &cpu->pages, bsa__section_of(a, cpu, cached), order);
+    *out = (void *)cached;
+    return true;
+}
+
+bsa_status_t bsa_alloc_pages(bsa_allocator_t *a, size_t count, size_t align, void **out) {
+    if (BSA__UNLIKELY(!bsa__ready(a)))
+        return BSA_E_UNINIT;
+    unsigned order;
+    if (BSA__UNLIKELY(out == NULL || bsa__buddy_request(&a->_buddy, count, &align, &order) != BSA_OK))
+        return BSA_E_INVALID;
+    if ((a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER &&
+        alloc_cached(a, order, align, out))
+        return BSA_OK;
+    return bsa__locked_alloc(a, order, align, false, BSA__KIND_PAGES, out);
+}
+
+/* Never from the page cache: its blocks may lie above 4 GiB. */
+bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t align,
+                                    void **out) {
     if (!bsa__ready(a))
         return BSA_E_UNINIT;
     unsigned order;
     if (out == NULL || bsa__buddy_request(&a->_buddy, count, &align, &order) != BSA_OK)
         return BSA_E_INVALID;
-    return bsa__locked_alloc(a, order, align, lowmem, BSA__KIND_PAGES, out);
+    return bsa__locked_alloc(a, order, align, true, BSA__KIND_PAGES, out);
 }
 
-bsa_status_t bsa_alloc_pages(bsa_allocator_t *a, size_t count, size_t align, void **out) {
-    return alloc_pages(a, count, align, false, out);
-}
-
-bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t align,
-                                    void **out) {
-    return alloc_pages(a, count, align, true, out);
+/* Exclusive mode, order <= BSA_PAGE_CACHE_MAX_ORDER: the block is claimed for the
+ * calling CPU's cache, or for the buddy when that is full. */
+static bsa_status_t free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order) {
+    bsa__cpu_t *cpu = bsa__current_cpu(a);
+    bsa__section_t *s = bsa__section_of(a, cpu, addr);
+    if (s == NULL || ((addr - s->base) & (a->_buddy._page_size - 1u)) != 0 ||
+        !bsa__page_cache_claim(s, (size_t)((addr - s->base) >> a->_buddy._page_shift), order))
+        return BSA_E_BAD_FREE;
+    if (bsa__page_cache_put(&cpu->pages, order, addr))
+        return BSA_OK;
+    return bsa__locked_free(a, (void *)addr, BSA__KIND_CACHED, order);
 }
 
 bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
@@ -31,7 +60,10 @@ bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
         return BSA_E_UNINIT;
     if (count == 0 || count > BSA_MAX_COUNT)
         return BSA_E_INVALID;
-    bsa_status_t st = bsa__locked_free(a, addr, BSA__KIND_PAGES, bsa__order_of(count));
+    unsigned order = bsa__order_of(count);
+    bsa_status_t st = (a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER
+                          ? free_to_cache(a, (uintptr_t)addr, order)
+                          : bsa__locked_free(a, addr, BSA__KIND_PAGES, order);
     if (st == BSA_E_BAD_FREE)
         bsa__note_bad(a, addr);
     return st;
@@ -41,6 +73,13 @@ bsa_status_t bsa_reclaim(bsa_allocator_t *a) {
     if (!bsa__ready(a))
         return BSA_E_UNINIT;
     bsa__cpu_t *cpu = bsa__current_cpu(a);
+    if (bsa__page_cache_pages(&cpu->pages) != 0) {
+        uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+        bsa_status_t st = bsa__page_cache_give_back(&a->_buddy, &cpu->pages);
+        bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+        if (st != BSA_OK)
+            return st;
+    }
     for (;;) {
         bsa_slab_pages_t release;
         uintptr_t state = bsa__cpu_lock(a, cpu);

@@ -24,6 +24,7 @@ bsa_status_t bsa_stats(const bsa_allocator_t *a, bsa_stats_t *out) {
     out->allocated_bytes = (out->total_pages - out->free_pages) << b->_page_shift;
 
     uint64_t bad = atomic_load_explicit((_Atomic size_t *)&a->_bad_frees, memory_order_relaxed);
+    out->cached_pages = 0;
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
         bsa_class_stats_t *cs = &out->classes[k];
         cs->object_size = bsa_size_class_bytes(k);
@@ -45,6 +46,7 @@ bsa_status_t bsa_stats(const bsa_allocator_t *a, bsa_stats_t *out) {
         }
         bad += bsa_slab_bad_frees(&cpu->slab);
         bsa__cpu_unlock(a, cpu, state);
+        out->cached_pages += bsa__page_cache_pages(&cpu->pages);
     }
     out->bad_frees = bad;
     return BSA_OK;
@@ -76,12 +78,21 @@ bsa_status_t bsa_check(const bsa_allocator_t *a) {
     slab_census_t census;
     census.a = a;
     census.slabs = 0;
+    size_t cached_records = 0, cached_listed = 0;
     uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
-    bsa_status_t st = bsa_buddy_check(&a->_buddy);
+    bsa_status_t st = bsa__buddy_check(&a->_buddy, &cached_records);
     if (st == BSA_OK && !bsa__buddy_visit(&a->_buddy, BSA__KIND_SLAB, census_block, &census))
         st = BSA_E_CORRUPT;
+    /* Every CACHED record is in exactly one CPU's page cache: each entry names one, and
+     * there are as many entries as records. */
+    for (unsigned i = 0; i < a->_cpu_count && st == BSA_OK; i++) {
+        size_t n;
+        if (!bsa__page_cache_check(&a->_buddy, &a->_cpus[i].pages, &n))
+            st = BSA_E_CORRUPT;
+        cached_listed += n;
+    }
     bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
-    if (st != BSA_OK)
+    if (st != BSA_OK || cached_listed != cached_records)
         return BSA_E_CORRUPT;
 
     size_t listed = 0;

@@ -215,19 +215,6 @@ bsa_status_t bsa_buddy_init(bsa_buddy_t *b, size_t page_size, const bsa_ops_t *o
     return bsa_buddy_add_region(b, region, len);
 }
 
-/* E_INVALID for a count or alignment outside the contract; else the order in *order. */
-bsa_status_t bsa__buddy_request(const bsa_buddy_t *b, size_t count, size_t *align,
-                                unsigned *order) {
-    if (count == 0 || count > BSA_MAX_COUNT)
-        return BSA_E_INVALID;
-    if (*align == 0)
-        *align = b->_page_size;
-    if (!bsa__is_pow2(*align) || *align < b->_page_size)
-        return BSA_E_INVALID;
-    *order = bsa__order_of(count);
-    return BSA_OK;
-}
-
 static bsa_status_t alloc_pages(bsa_buddy_t *b, size_t count, size_t align, bool lowmem,
                                 void **out) {
     if (!bsa__buddy_ready(b))

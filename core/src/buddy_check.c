@@ -9,11 +9,12 @@
 
 typedef struct tally {
     size_t free_pages;
+    size_t cached_blocks; /* KIND_CACHED: only a global allocator's page caches hold them */
     size_t free_blocks[BSA_MAX_ORDER + 1];
 } tally_t;
 
 static void tally_clear(tally_t *t) {
-    t->free_pages = 0;
+    t->free_pages = t->cached_blocks = 0;
     for (unsigned k = 0; k <= BSA_MAX_ORDER; k++)
         t->free_blocks[k] = 0;
 }
@@ -44,7 +45,7 @@ static bool check_blocks(const bsa__section_t *s, tally_t *t) {
     while (idx < s->pages) {
         uint32_t info = bsa__rec_info(s, idx);
         unsigned kind = bsa__info_kind(info), k = bsa__info_order(info);
-        if (kind == BSA__KIND_NONE || kind > BSA__KIND_SLAB || k > BSA_MAX_ORDER)
+        if (kind == BSA__KIND_NONE || kind > BSA__KIND_CACHED || k > BSA_MAX_ORDER)
             return false;
         size_t n = (size_t)1 << k;
         if ((idx & (n - 1u)) != 0 || idx + n > s->pages)
@@ -59,6 +60,7 @@ static bool check_blocks(const bsa__section_t *s, tally_t *t) {
             t->free_pages += n;
             t->free_blocks[k]++;
         }
+        t->cached_blocks += kind == BSA__KIND_CACHED;
         idx += n;
     }
     return true;
@@ -79,6 +81,7 @@ static bool check_section(const bsa_buddy_t *b, const bsa__section_t *s, tally_t
         total->free_blocks[k] += listed;
     }
     total->free_pages += t.free_pages;
+    total->cached_blocks += t.cached_blocks;
     return true;
 }
 
@@ -98,7 +101,7 @@ static bool check_skip_list(const bsa_buddy_t *b) {
     return seen == b->_section_count;
 }
 
-bsa_status_t bsa_buddy_check(const bsa_buddy_t *b) {
+bsa_status_t bsa__buddy_check(const bsa_buddy_t *b, size_t *cached_blocks) {
     if (!bsa__buddy_ready(b))
         return BSA_E_UNINIT;
     tally_t total;
@@ -115,7 +118,15 @@ bsa_status_t bsa_buddy_check(const bsa_buddy_t *b) {
     for (unsigned k = 0; k <= BSA_MAX_ORDER; k++)
         if (total.free_blocks[k] != b->_free_blocks[k])
             return BSA_E_CORRUPT;
+    *cached_blocks = total.cached_blocks;
     return BSA_OK;
+}
+
+/* A buddy of its own has no page caches: a CACHED record would be pages lost. */
+bsa_status_t bsa_buddy_check(const bsa_buddy_t *b) {
+    size_t cached;
+    bsa_status_t st = bsa__buddy_check(b, &cached);
+    return st != BSA_OK || cached == 0 ? st : BSA_E_CORRUPT;
 }
 
 bool bsa__buddy_visit(const bsa_buddy_t *b, unsigned kind, bsa__block_fn fn, void *ctx) {

@@ -110,6 +110,7 @@ enum bsa__kind {
     BSA__KIND_PAGES = 2, /* allocated by *_alloc_pages*              */
     BSA__KIND_LARGE = 3, /* allocated by bsa_alloc for a large size  */
     BSA__KIND_SLAB = 4,  /* allocated as a slab                      */
+    BSA__KIND_CACHED = 5, /* freed pages in a CPU's page cache: taken */
 };
 
 typedef struct bsa__page {
@@ -188,14 +189,27 @@ static inline bool bsa__section_holds(const bsa_buddy_t *b, const bsa__section_t
     return addr - s->base < ((uintptr_t)s->pages << b->_page_shift);
 }
 BSA__HIDDEN bool bsa__buddy_ready(const bsa_buddy_t *b);
+/* bsa_buddy_check that allows KIND_CACHED blocks (a global allocator's page caches)
+ * and counts them into *cached_blocks for the caller to match with its caches. */
+BSA__HIDDEN bsa_status_t bsa__buddy_check(const bsa_buddy_t *b, size_t *cached_blocks);
 /* Calls fn on every block of `kind` until it returns false (then returns false).
  * Only on an instance that bsa_buddy_check has passed. */
 typedef bool (*bsa__block_fn)(void *ctx, uintptr_t addr, unsigned order);
 BSA__HIDDEN bool bsa__buddy_visit(const bsa_buddy_t *b, unsigned kind, bsa__block_fn fn,
                                   void *ctx);
-/* Validates a page request: E_INVALID, or BSA_OK with *align defaulted and *order set. */
-BSA__HIDDEN bsa_status_t bsa__buddy_request(const bsa_buddy_t *b, size_t count, size_t *align,
-                                            unsigned *order);
+/* Validates a page request: E_INVALID, or BSA_OK with *align defaulted and *order set.
+ * Inline: it is most of a page-cache hit's argument checks. */
+static inline bsa_status_t bsa__buddy_request(const bsa_buddy_t *b, size_t count,
+                                              size_t *align, unsigned *order) {
+    if (count == 0 || count > BSA_MAX_COUNT)
+        return BSA_E_INVALID;
+    if (*align == 0)
+        *align = b->_page_size;
+    if (!bsa__is_pow2(*align) || *align < b->_page_size)
+        return BSA_E_INVALID;
+    *order = bsa__order_of(count);
+    return BSA_OK;
+}
 
 /* ---- slabs -------------------------------------------------------------------------
  * A slab header sits at the slab start; objects begin at the class's first_offset.
@@ -260,6 +274,14 @@ BSA__HIDDEN void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls);
 BSA__HIDDEN void bsa__slab_note_bad(bsa_slab_t *s, const void *ptr);
 
 /* ---- per-CPU state of the global allocator, carved from the first region ---- */
+/* Exclusive mode's page cache (bsa.h, BSA_PAGE_CACHE_*): a stack of block addresses per
+ * order, read and written only by its CPU; a cached block's head record is KIND_CACHED.
+ * Addresses only: the section comes from the CPU's last-section hint, and the array
+ * stays small (it is BSA_MAX_CPUS times in the first region). */
+typedef struct bsa__page_cache {
+    _Atomic uint32_t count[BSA_PAGE_CACHE_MAX_ORDER + 1]; /* owner writes, bsa_stats reads */
+    uintptr_t block[BSA_PAGE_CACHE_MAX_ORDER + 1][BSA_PAGE_CACHE_DEPTH];
+} bsa__page_cache_t;
 typedef struct bsa__cpu {
     _Atomic int lock;          /* unused with BSA_CPU_EXCLUSIVE */
     /* The section of this CPU's last lookup: nearly every free hits it, which spares the
@@ -269,6 +291,7 @@ typedef struct bsa__cpu {
      * section header it points at. */
     _Atomic(bsa__section_t *) last_section;
     bsa_slab_t slab;
+    bsa__page_cache_t pages;   /* used only with BSA_CPU_EXCLUSIVE */
 } __attribute__((aligned(64))) bsa__cpu_t;
 
 #endif /* BSA_INTERNAL_H */

@@ -38,7 +38,7 @@
 #define M_MAX_CPUS 8
 #define M_4G 0x100000000ull
 
-enum m_kind { M_FREE = 0, M_PAGES = 1, M_LARGE = 2, M_SLAB = 3, M_SMALL = 4 };
+enum m_kind { M_FREE = 0, M_PAGES = 1, M_LARGE = 2, M_SLAB = 3, M_SMALL = 4, M_CACHED = 5 };
 enum m_state { M_SLOT_FREE = 0, M_LIVE = 1, M_PENDING = 2 };
 
 /* ---- helpers (re-derived on purpose: this is the oracle) ---------------------------- */
@@ -74,6 +74,9 @@ typedef struct m_pages {
     size_t nblocks;
     m_block_t block[M_MAX_BLOCKS];
     size_t total, free; /* index: the sections' pages and free pages, summed */
+    /* Exclusive mode's per-CPU page caches: stacks of M_CACHED block addresses. */
+    uintptr_t cache[M_MAX_CPUS][BSA_PAGE_CACHE_MAX_ORDER + 1][BSA_PAGE_CACHE_DEPTH];
+    unsigned cached[M_MAX_CPUS][BSA_PAGE_CACHE_MAX_ORDER + 1];
 } m_pages_t;
 
 /* ---- objects ----------------------------------------------------------------------- */
@@ -170,6 +173,17 @@ size_t m_section_free(const m_section_t *s);
 void m_pages_free_blocks(const model_t *m, size_t out[BSA_MAX_ORDER + 1]);
 /* The n-th free page (n modulo the number of free pages); 0 if none. */
 uintptr_t m_pages_nth_free(const model_t *m, size_t n);
+/* A live block becomes `kind` (M_PAGES <-> M_CACHED), pages and all. */
+void m_pages_set_kind(model_t *m, int block, unsigned kind);
+
+/* page_cache.c: exclusive mode's per-CPU page caches, as bsa.h describes them. */
+/* The newest cached block of order k if it meets `align`, else 0. */
+uintptr_t m_cache_top(const model_t *m, unsigned cpu, unsigned k, size_t align);
+void m_cache_pop(model_t *m, unsigned cpu, unsigned k);   /* it becomes M_PAGES again */
+bool m_cache_push(model_t *m, unsigned cpu, int block);   /* false: that stack is full */
+/* Every cached block of `cpu` freed; false if there was none. */
+bool m_cache_give_back(model_t *m, unsigned cpu);
+size_t m_cache_pages(const model_t *m);
 
 /* objects.c */
 m_obj_t *m_obj_add(model_t *m, const m_obj_t *o); /* NULL when the table is full */

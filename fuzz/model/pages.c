@@ -49,6 +49,7 @@ void m_reset(model_t *m, size_t page_size, unsigned cpus) {
     m->pages.nsec = 0;
     m->pages.nblocks = 0;
     m->pages.total = m->pages.free = 0;
+    memset(m->pages.cached, 0, sizeof m->pages.cached);
     m->objs.n = 0;
     m->objs.round = 0;
     memset(m->objs.head, -1, sizeof m->objs.head);
@@ -244,4 +245,12 @@ uintptr_t m_pages_nth_free(const model_t *m, size_t n) {
                 return s->base + i * m->page_size;
     }
     return 0;
+}
+
+void m_pages_set_kind(model_t *m, int block, unsigned kind) {
+    m_block_t *b = &m->pages.block[block];
+    size_t idx = 0;
+    m_section_t *s = head_of(m, b->addr, &idx);
+    set_pages(&m->pages, s, idx, (size_t)1 << b->order, kind);
+    b->kind = kind;
 }

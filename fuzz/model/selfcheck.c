@@ -63,6 +63,25 @@ static const char *check_heads(const model_t *m) {
     return NULL;
 }
 
+/* Each cache entry is an M_CACHED block of its order, and every M_CACHED block is an
+ * entry (as many of them as entries; a block cached twice would leave one short). */
+static const char *check_caches(const model_t *m) {
+    size_t entries = 0, blocks = 0;
+    for (unsigned cpu = 0; cpu < M_MAX_CPUS; cpu++)
+        for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++) {
+            if (m->pages.cached[cpu][k] > BSA_PAGE_CACHE_DEPTH)
+                return "a page cache deeper than BSA_PAGE_CACHE_DEPTH";
+            for (unsigned i = 0; i < m->pages.cached[cpu][k]; i++, entries++) {
+                int b = m_pages_block_at(m, m->pages.cache[cpu][k][i]);
+                if (b < 0 || m->pages.block[b].kind != M_CACHED || m->pages.block[b].order != k)
+                    return "a page cache entry that is not a cached block of its order";
+            }
+        }
+    for (size_t b = 0; b < m->pages.nblocks; b++)
+        blocks += m->pages.block[b].kind == M_CACHED;
+    return blocks == entries ? NULL : "cached blocks that no page cache holds";
+}
+
 static const char *check_pages(const model_t *m) {
     size_t total = 0, free = 0;
     for (size_t i = 0; i < m->pages.nsec; i++) {
@@ -73,7 +92,8 @@ static const char *check_pages(const model_t *m) {
     }
     if (total != m->pages.total || free != m->pages.free)
         return "the model's total or free pages";
-    return check_heads(m);
+    const char *why = check_heads(m);
+    return why ? why : check_caches(m);
 }
 
 /* The tally against a scan, and the slab map: each slab's granules name it, no other

@@ -232,11 +232,13 @@ static void json_result(FILE *f, const result_t *r) {
             ", \"min_worker_nomem\": %" PRIu64 ",\n     \"initial_free_pages\": %zu"
             ", \"final_free_pages\": %zu, \"total_pages\": %zu, \"pages_added\": %zu"
             ", \"sections\": %zu, \"slab_pages_cached_before_reclaim\": %zu"
+            ", \"page_cache_pages_before_reclaim\": %zu"
             ", \"peak_pages_in_use\": %zu, \"peak_remote_pending\": %zu}",
             r->drains, r->pending_at_end, r->bad_frees, r->reports,
             r->min_worker_nomem == UINT64_MAX ? 0 : r->min_worker_nomem,
             r->initial_free_pages, r->final_free_pages, r->total_pages, r->pages_added,
-            r->sections, r->slab_pages_cached, r->peak_pages_in_use, r->peak_remote_pending);
+            r->sections, r->slab_pages_cached, r->page_cache_pages, r->peak_pages_in_use,
+            r->peak_remote_pending);
 }
 
 static int make_parents(const char *path) {

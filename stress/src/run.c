@@ -346,7 +346,8 @@ static void monitor(run_t *r, result_t *res) {
 /* ---- accounting -------------------------------------------------------------------- */
 
 /* Everything is freed but not yet reclaimed: no live object, and the only pages out of
- * the buddy are those of the slabs the CPUs keep (cached empty, or drained). */
+ * the buddy are those of the slabs the CPUs keep (cached empty, or drained) and of the
+ * CPUs' page caches (exclusive mode). */
 static void check_freed(run_t *r, const bsa_stats_t *init, result_t *res) {
     bsa_stats_t s;
     bsa_stats(&r->alloc, &s);
@@ -360,12 +361,14 @@ static void check_freed(run_t *r, const bsa_stats_t *init, result_t *res) {
         pending += s.classes[k].remote_pending;
     }
     res->slab_pages_cached = cached;
+    res->page_cache_pages = s.cached_pages;
     res->pending_at_end = pending;
-    size_t expect = init->free_pages + res->pages_added - cached;
+    size_t expect = init->free_pages + res->pages_added - cached - s.cached_pages;
     if (s.free_pages != expect)
         fail(res, "before reclaim: %zu free pages, expected %zu (initial %zu + added %zu - "
-             "%zu pages of cached slabs): %+ld pages unaccounted", s.free_pages, expect,
-             init->free_pages, res->pages_added, cached, (long)expect - (long)s.free_pages);
+             "%zu pages of cached slabs - %zu in page caches): %+ld pages unaccounted",
+             s.free_pages, expect, init->free_pages, res->pages_added, cached, s.cached_pages,
+             (long)expect - (long)s.free_pages);
 }
 
 static void reclaim_all(run_t *r, result_t *res) {
@@ -388,6 +391,8 @@ static void check_reclaimed(run_t *r, const bsa_stats_t *init, result_t *res) {
                  "live %zu, remote pending %zu", c->object_size, c->slabs, c->capacity,
                  c->live, c->remote_pending);
     }
+    if (s.cached_pages != 0)
+        fail(res, "after every CPU reclaimed: %zu pages still in page caches", s.cached_pages);
     res->final_free_pages = s.free_pages;
     res->total_pages = s.total_pages;
     res->initial_free_pages = init->free_pages;

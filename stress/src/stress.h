@@ -227,7 +227,7 @@ typedef struct result {
     double run_seconds, wall_seconds, ops_per_sec;
     uint64_t drains, pending_at_end, bad_frees, reports, min_worker_nomem;
     size_t initial_free_pages, final_free_pages, total_pages, pages_added;
-    size_t slab_pages_cached, peak_pages_in_use, peak_remote_pending, sections;
+    size_t slab_pages_cached, page_cache_pages, peak_pages_in_use, peak_remote_pending, sections;
 } result_t;
 
 void run_scenario(const scenario_t *sc, const stress_opts_t *opt, result_t *res);

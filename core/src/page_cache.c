@@ -1,0 +1,40 @@
+/*
+ * page_cache.c - the per-CPU page cache's cold calls: init, give back, check
+ * (page_cache.h has the hot ones and the record protocol).
+ */
+#include "page_cache.h"
+
+void bsa__page_cache_init(bsa__page_cache_t *c) {
+    for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++)
+        atomic_init(&c->count[k], 0);
+}
+
+bsa_status_t bsa__page_cache_give_back(bsa_buddy_t *b, bsa__page_cache_t *c) {
+    bsa_status_t st = BSA_OK;
+    for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++) {
+        for (uint32_t n = bsa__page_cache_count(c, k); n != 0; n--)
+            if (bsa__buddy_free(b, (void *)c->block[k][n - 1u], BSA__KIND_CACHED, k) != BSA_OK)
+                st = BSA_E_CORRUPT;
+        bsa__page_cache_set_count(c, k, 0);
+    }
+    return st;
+}
+
+bool bsa__page_cache_check(const bsa_buddy_t *b, const bsa__page_cache_t *c, size_t *blocks) {
+    *blocks = 0;
+    for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++) {
+        uint32_t n = bsa__page_cache_count(c, k);
+        if (n > BSA_PAGE_CACHE_DEPTH)
+            return false;
+        for (uint32_t i = 0; i < n; i++) {
+            uintptr_t addr = c->block[k][i];
+            const bsa__section_t *s = bsa__section_find(b, addr);
+            if (s == NULL || ((addr - s->base) & (b->_page_size - 1u)) != 0 ||
+                bsa__rec_info(s, (size_t)((addr - s->base) >> b->_page_shift)) !=
+                    bsa__info(BSA__KIND_CACHED, k))
+                return false;
+        }
+        *blocks += n;
+    }
+    return true;
+}

@@ -1,0 +1,87 @@
+/*
+ * page_cache.h - exclusive mode's per-CPU page cache (bsa.h, BSA_PAGE_CACHE_*): the
+ * inline steps of bsa_alloc_pages and bsa_free_pages, and the calls that give it back.
+ *
+ * Only its own CPU touches a cache (the BSA_CPU_EXCLUSIVE promise), so the stacks need
+ * no lock. The head record of a block says where it is:
+ *   PAGES -> CACHED  on a free, by compare-and-swap: two CPUs racing to free one block
+ *                    (a double free) cannot both cache it; the loser is refused.
+ *   CACHED -> PAGES  on a cache hit, by a plain store: no other CPU writes a CACHED
+ *                    record, and a free that reads it refuses the block.
+ *   CACHED -> FREE   when the cache gives the block back: a buddy free of kind CACHED
+ *                    under the buddy lock.
+ * Once a free has claimed a block it is the freeing CPU's alone, so a full cache hands
+ * the claimed block straight to the buddy.
+ */
+#ifndef BSA_PAGE_CACHE_H
+#define BSA_PAGE_CACHE_H
+
+#include "internal.h"
+
+/* Blocks in the stack of `order`. Relaxed load and store, no read-modify-write: the owner
+ * is the only writer, and bsa_stats only counts. */
+static inline uint32_t bsa__page_cache_count(const bsa__page_cache_t *c, unsigned order) {
+    return atomic_load_explicit((_Atomic uint32_t *)&c->count[order], memory_order_relaxed);
+}
+static inline void bsa__page_cache_set_count(bsa__page_cache_t *c, unsigned order, uint32_t n) {
+    atomic_store_explicit(&c->count[order], n, memory_order_relaxed);
+}
+
+/* The newest cached block of `order` if it meets `align`, else 0 (the caller goes to
+ * the buddy). */
+static inline uintptr_t bsa__page_cache_peek(const bsa__page_cache_t *c, unsigned order,
+                                             size_t align) {
+    uint32_t n = bsa__page_cache_count(c, order);
+    if (n == 0 || (c->block[order][n - 1u] & (align - 1u)) != 0)
+        return 0;
+    return c->block[order][n - 1u];
+}
+
+/* Hands out the block bsa__page_cache_peek named; `s`: its section. */
+static inline void bsa__page_cache_pop(const bsa_buddy_t *b, bsa__page_cache_t *c,
+                                       bsa__section_t *s, unsigned order) {
+    uint32_t n = bsa__page_cache_count(c, order) - 1u;
+    uintptr_t addr = c->block[order][n];
+    bsa__rec_set(s, (size_t)((addr - s->base) >> b->_page_shift), BSA__KIND_PAGES, order);
+    bsa__page_cache_set_count(c, order, n);
+}
+
+/* Makes the block at page idx of `s` the caller's if it is a live PAGES block of `order`
+ * (PAGES -> CACHED); false otherwise: a bad free, or the loser of a race. The compare is
+ * the whole check: any other record (free, another kind or order, not a head) fails it.
+ * Relaxed: the block carries no data for anyone; the CAS only decides which free wins. */
+static inline bool bsa__page_cache_claim(bsa__section_t *s, size_t idx, unsigned order) {
+    uint32_t live = bsa__info(BSA__KIND_PAGES, order);
+    return atomic_compare_exchange_strong_explicit(&s->rec[idx].info, &live,
+                                                   bsa__info(BSA__KIND_CACHED, order),
+                                                   memory_order_relaxed, memory_order_relaxed);
+}
+
+/* Pushes a claimed block; false when the stack of its order is full. */
+static inline bool bsa__page_cache_put(bsa__page_cache_t *c, unsigned order, uintptr_t addr) {
+    uint32_t n = bsa__page_cache_count(c, order);
+    if (n == BSA_PAGE_CACHE_DEPTH)
+        return false;
+    c->block[order][n] = addr;
+    bsa__page_cache_set_count(c, order, n + 1u);
+    return true;
+}
+
+/* Pages held, for bsa_stats. */
+static inline size_t bsa__page_cache_pages(const bsa__page_cache_t *c) {
+    size_t pages = 0;
+    for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++)
+        pages += (size_t)bsa__page_cache_count(c, k) << k;
+    return pages;
+}
+
+/* page_cache.c */
+BSA__HIDDEN void bsa__page_cache_init(bsa__page_cache_t *c);
+/* Every cached block back to the buddy, which the caller has locked. BSA_E_CORRUPT if
+ * the buddy refuses one (cannot happen on a consistent instance). */
+BSA__HIDDEN bsa_status_t bsa__page_cache_give_back(bsa_buddy_t *b, bsa__page_cache_t *c);
+/* Each entry names a CACHED block of its order in its section; *blocks: the count. */
+BSA__HIDDEN bool bsa__page_cache_check(const bsa_buddy_t *b, const bsa__page_cache_t *c,
+                                       size_t *blocks);
+
+#endif /* BSA_PAGE_CACHE_H */
