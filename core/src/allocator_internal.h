@@ -97,24 +97,27 @@ static inline bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a, cons
     return h;
 }
 
-/* The section whose managed pages hold `addr` (NULL: none), the CPU's last section
- * tried before the skip list. */
-static inline bsa__section_t *bsa__section_of(const bsa_allocator_t *a, bsa__cpu_t *cpu,
-                                              uintptr_t addr) {
+/* The section whose managed pages hold `addr` into *out (false: none), the CPU's last
+ * section tried before the skip list. A bool, not a NULL test: the hint's hit path then
+ * has no test left after inlining. */
+static inline bool bsa__section_of(const bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t addr,
+                                   bsa__section_t **out) {
     bsa__section_t *s = atomic_load_explicit(&cpu->last_section, memory_order_acquire);
     if (BSA__UNLIKELY(!bsa__section_holds(&a->_buddy, s, addr))) {
         s = bsa__section_find(&a->_buddy, addr);
-        if (s != NULL)
-            atomic_store_explicit(&cpu->last_section, s, memory_order_release);
+        if (s == NULL)
+            return false;
+        atomic_store_explicit(&cpu->last_section, s, memory_order_release);
     }
-    return s;
+    *out = s;
+    return true;
 }
 
 /* The block holding `addr`. */
 static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t addr,
                                    bsa__block_t *blk) {
-    bsa__section_t *s = bsa__section_of(a, cpu, addr);
-    if (s == NULL)
+    bsa__section_t *s;
+    if (!bsa__section_of(a, cpu, addr, &s))
         return false;
     /* The page's own record names its block when the page is a head, as every page of
      * a one-page slab is; otherwise search down for the head. */

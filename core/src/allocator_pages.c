@@ -12,9 +12,10 @@
 static inline bool alloc_cached(bsa_allocator_t *a, unsigned order, size_t align, void **out) {
     bsa__cpu_t *cpu = bsa__current_cpu(a);
     uintptr_t cached = bsa__page_cache_peek(&cpu->pages, order, align);
-    if (cached == 0)
+    bsa__section_t *s;
+    if (cached == 0 || !bsa__section_of(a, cpu, cached, &s)) /* it has one: it is cached */
         return false;
-    bsa__page_cache_pop(&a->_buddy, &cpu->pages, bsa__section_of(a, cpu, cached), order);
+    bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, order);
     *out = (void *)cached;
     return true;
 }
@@ -46,8 +47,8 @@ bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t ali
  * calling CPU's cache, or for the buddy when that is full. */
 static bsa_status_t free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order) {
     bsa__cpu_t *cpu = bsa__current_cpu(a);
-    bsa__section_t *s = bsa__section_of(a, cpu, addr);
-    if (s == NULL || ((addr - s->base) & (a->_buddy._page_size - 1u)) != 0 ||
+    bsa__section_t *s;
+    if (!bsa__section_of(a, cpu, addr, &s) || ((addr - s->base) & (a->_buddy._page_size - 1u)) != 0 ||
         !bsa__page_cache_claim(s, (size_t)((addr - s->base) >> a->_buddy._page_shift), order))
         return BSA_E_BAD_FREE;
     if (bsa__page_cache_put(&cpu->pages, order, addr))
