@@ -125,9 +125,12 @@ static bool do_alloc(unsigned cpu, size_t size, size_t align, bool refuse, uint8
     void *base = refuse ? NULL : src_alloc(pages);
     if (base == NULL)
         return false; /* injected or real page failure: the caller gives up */
+    if (m_slab_add(&model, cpu, (unsigned)cls, (uintptr_t)base) < 0) {
+        src_free(base, pages); /* the model's slab table is full: a page failure too */
+        return false;
+    }
     fz_expect_status("bsa_slab_add_slab", bsa_slab_add_slab(s, (unsigned)cls, base, pages * ps),
                      BSA_OK);
-    m_slab_add(&model, cpu, (unsigned)cls, (uintptr_t)base);
     fz_expect_status("bsa_slab_alloc after add_slab", bsa_slab_alloc(s, size, align, &p, &need),
                      BSA_OK);
     return expect_object(cpu, cls, p, size, align, fill);
@@ -459,7 +462,7 @@ static void op_corrupt(const fz_op_t *op) {
         /* one bit of the free map: the free count no longer matches the bitmap */
         {(void *)&h->maps[op->b % h->words], 8, bit, corrupt, "a free-map word"},
         /* the pending map is only read by drains */
-        {(void *)&h->maps[h->words + op->b % h->words], 8, bit, either, "a pending-map word"},
+        {(void *)bsa__slab_pending_word(h, op->b % h->words), 8, bit, either, "a pending-map word"},
         {(void *)&h->owner, sizeof h->owner, flip << 4, corrupt, "a slab's owner"},
         {(void *)&h->prev, sizeof h->prev, flip << 4, corrupt, "a slab's prev"},
     };

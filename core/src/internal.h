@@ -229,8 +229,13 @@ typedef struct bsa__slab_hdr {
     uint32_t free;          /* slots whose free_map bit is set                   */
     uint32_t words;         /* bitmap words                                      */
     uint32_t hint;          /* no free slot below word `hint`                    */
-    _Atomic uintptr_t remote_head; /* stack of remotely freed objects, linked by 1st word */
-    _Atomic uintptr_t maps[];      /* free_map[words] then pending_map[words]          */
+    uint32_t remote;        /* maps[] index of remote_head: bsa__slab_remote_index */
+    /* free_map[words]; then, from the first cache line after it, the remote words:
+     * remote_head (stack of remotely freed objects, linked by their first word),
+     * ready_next (the link on the owner's ready stack, bsa_slab_t._ready) and
+     * pending_map[words] (slab_remote.c). Remote freers write only that line(s), so they
+     * do not take the owner's header and bitmap line away from it on every push. */
+    _Atomic uintptr_t maps[];
 } bsa__slab_hdr_t;
 
 /* Bitmap word and bit of a slot. */
@@ -242,8 +247,26 @@ static inline uintptr_t bsa__slot_bit(uint32_t slot) {
 static inline uint32_t bsa__slab_cookie(const bsa__slab_hdr_t *h) {
     return BSA__SLAB_MAGIC ^ (uint32_t)((uintptr_t)h >> 4);
 }
+/* Index in maps[] of remote_head: the first word at a 64-byte boundary (slabs are
+ * page-aligned) after free_map; pending_map follows it. */
+static inline uint32_t bsa__slab_remote_index(uint32_t words) {
+    size_t end = offsetof(bsa__slab_hdr_t, maps) + (size_t)words * sizeof(uintptr_t);
+    size_t line = (end + 63u) & ~(size_t)63u;
+    return (uint32_t)((line - offsetof(bsa__slab_hdr_t, maps)) / sizeof(uintptr_t));
+}
+/* The remote words of a slab whose header checked out (cookie; `remote` by bsa_slab_check). */
+static inline _Atomic uintptr_t *bsa__slab_remote_head(bsa__slab_hdr_t *h) {
+    return &h->maps[h->remote];
+}
+static inline _Atomic uintptr_t *bsa__slab_ready_next(bsa__slab_hdr_t *h) {
+    return &h->maps[h->remote + 1u];
+}
+static inline _Atomic uintptr_t *bsa__slab_pending_word(bsa__slab_hdr_t *h, uint32_t word) {
+    return &h->maps[h->remote + 2u + word];
+}
 static inline size_t bsa__slab_header_bytes(uint32_t words) {
-    return sizeof(bsa__slab_hdr_t) + 2u * words * sizeof(uintptr_t);
+    return offsetof(bsa__slab_hdr_t, maps) +
+           (bsa__slab_remote_index(words) + 2u + (size_t)words) * sizeof(uintptr_t);
 }
 
 typedef struct bsa__slab_geo {

@@ -30,6 +30,7 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
         atomic_init(&c->_slabs, 0);
         atomic_init(&c->_in_use, 0);
         atomic_init(&s->_remote_pending[k], 0);
+        atomic_init(&s->_ready[k], NULL);
         c->_slab_pages = g.pages;
         c->_first_offset = g.first_offset;
         c->_count = g.count;
@@ -40,7 +41,7 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
 
 bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out) {
     bsa__slab_class_t *c = &s->_cls[cls];
-    if (BSA__UNLIKELY(bsa__slab_pending(s, cls) != 0))
+    if (BSA__UNLIKELY(bsa__slab_drain_due(s, cls)))
         bsa__slab_drain_class(s, cls);
     bsa__slab_hdr_t *h = c->_partial;
     if (BSA__UNLIKELY(h == NULL)) {
@@ -84,12 +85,14 @@ void bsa__slab_add(bsa_slab_t *s, unsigned cls, void *base) {
     h->free = c->_count;
     h->words = (c->_count + (uint32_t)BSA__WORD_BITS - 1u) >> BSA__WORD_SHIFT;
     h->hint = 0;
-    atomic_init(&h->remote_head, 0);
+    h->remote = bsa__slab_remote_index(h->words);
+    atomic_init(bsa__slab_remote_head(h), 0);
+    atomic_init(bsa__slab_ready_next(h), 0);
     for (uint32_t w = 0; w < h->words; w++) {
         uint32_t left = c->_count - (w << BSA__WORD_SHIFT);
         uintptr_t ones = left >= BSA__WORD_BITS ? ~(uintptr_t)0 : bsa__slot_bit(left) - 1u;
         atomic_init(&h->maps[w], ones);
-        atomic_init(&h->maps[h->words + w], 0);
+        atomic_init(bsa__slab_pending_word(h, w), 0);
     }
     h->cookie = bsa__slab_cookie(h);
     bsa__count_add(&c->_slabs, 1);
@@ -156,7 +159,7 @@ bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
     }
     /* A pending remote free of this very object makes this free a double free: drain
      * first so the bitmap tells the truth. */
-    if (bsa__slab_pending(s, h->size_class) != 0)
+    if (bsa__slab_drain_due(s, h->size_class))
         bsa__slab_drain_class(s, h->size_class);
     if (bsa__slab_slot_free(h, (uint32_t)slot)) {
         bsa__slab_note_bad(s, ptr);

@@ -28,6 +28,7 @@ static bool check_header(const bsa_slab_t *s, const bsa__slab_class_t *c, unsign
     if (h->cookie != bsa__slab_cookie(h) || h->owner != s || h->size_class != cls ||
         h->list != list || h->count != c->_count ||
         h->words != (c->_count + (uint32_t)BSA__WORD_BITS - 1u) >> BSA__WORD_SHIFT ||
+        h->remote != bsa__slab_remote_index(h->words) ||
         h->free > h->count ||
         ((uintptr_t)h & (s->_page_size - 1u)) != 0)
         return false;
@@ -50,6 +51,29 @@ static bool check_list(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigned
     return true;
 }
 
+static bool on_list(const bsa__slab_hdr_t *list, const bsa__slab_hdr_t *h, size_t limit) {
+    for (size_t n = 0; list != NULL && n < limit; n++, list = list->next)
+        if (list == h)
+            return true;
+    return false;
+}
+
+/* Every slab on the class's ready stack is one of its slabs, with frees waiting. Not the
+ * converse: a push may be between its two CAS right now. */
+static bool check_ready(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigned cls) {
+    size_t limit = bsa__count(&c->_slabs), n = 0;
+    bsa__slab_hdr_t *h = atomic_load_explicit((_Atomic(bsa__slab_hdr_t *) *)&s->_ready[cls],
+                                              memory_order_acquire);
+    for (; h != NULL; h = (bsa__slab_hdr_t *)atomic_load_explicit(bsa__slab_ready_next(h),
+                                                                  memory_order_relaxed)) {
+        if (++n > limit || !(on_list(c->_partial, h, limit) || on_list(c->_full, h, limit) ||
+                             on_list(c->_empty, h, limit)) ||
+            atomic_load_explicit(bsa__slab_remote_head(h), memory_order_relaxed) == 0)
+            return false;
+    }
+    return true;
+}
+
 bsa_status_t bsa_slab_check(const bsa_slab_t *s) {
     if (s == NULL || s->_magic != BSA__SLAB_MAGIC)
         return BSA_E_UNINIT;
@@ -63,7 +87,8 @@ bsa_status_t bsa_slab_check(const bsa_slab_t *s) {
             !check_list(s, c, k, c->_partial, BSA__LIST_PARTIAL, &slabs, &used) ||
             !check_list(s, c, k, c->_full, BSA__LIST_FULL, &slabs, &used) ||
             !check_list(s, c, k, c->_empty, BSA__LIST_EMPTY, &slabs, &used) ||
-            slabs != bsa__count(&c->_slabs) || used != bsa__count(&c->_in_use))
+            slabs != bsa__count(&c->_slabs) || used != bsa__count(&c->_in_use) ||
+            !check_ready(s, c, k))
             return BSA_E_CORRUPT;
     }
     return BSA_OK;

@@ -19,6 +19,15 @@ static inline size_t bsa__slab_pending(const bsa_slab_t *s, unsigned cls) {
     return atomic_load_explicit((_Atomic size_t *)&s->_remote_pending[cls], memory_order_relaxed);
 }
 
+/* Remote frees of the class wait for the owner's drain (some slab is on the ready stack).
+ * The owner's calls test this rather than the pending count: the count's line takes a
+ * write on every remote free, the ready stack only when a slab's stack was empty.
+ * Relaxed: a push the owner misses now is seen by a later call. */
+static inline bool bsa__slab_drain_due(const bsa_slab_t *s, unsigned cls) {
+    return atomic_load_explicit((_Atomic(bsa__slab_hdr_t *) *)&s->_ready[cls],
+                                memory_order_relaxed) != NULL;
+}
+
 /* Objects of a class live on slab allocator `s`: handed out minus pending remote frees
  * (the pushers' count may run ahead of the owner's in_use for a moment: clamp at 0). */
 static inline size_t bsa__slab_live_in(const bsa_slab_t *s, unsigned size_class) {
@@ -87,7 +96,7 @@ static inline bool bsa__slab_put(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint3
 static inline bool bsa__slab_alloc_fast(bsa_slab_t *s, unsigned cls, void **out) {
     bsa__slab_class_t *c = &s->_cls[cls];
     bsa__slab_hdr_t *h = c->_partial;
-    if (BSA__UNLIKELY(h == NULL || bsa__slab_pending(s, cls) != 0))
+    if (BSA__UNLIKELY(h == NULL || bsa__slab_drain_due(s, cls)))
         return false;
     *out = bsa__slab_take(c, h, cls);
     return true;
@@ -98,7 +107,7 @@ static inline bool bsa__slab_alloc_fast(bsa_slab_t *s, unsigned cls, void **out)
 static inline bool bsa__slab_free_fast(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr) {
     bsa__slab_class_t *c = &s->_cls[h->size_class];
     long slot = bsa__slab_slot_in(c, h, ptr);
-    if (BSA__UNLIKELY(slot < 0 || bsa__slab_pending(s, h->size_class) != 0 ||
+    if (BSA__UNLIKELY(slot < 0 || bsa__slab_drain_due(s, h->size_class) ||
                       bsa__slab_slot_free(h, (uint32_t)slot) ||
                       (h->free + 1u == h->count && !bsa__lone_cached(c, h))))
         return false; /* the full path decides, refuses and reports */

@@ -4,9 +4,16 @@
  * A remote freer claims the object's bit in the slab's pending_map (fetch_or), so an
  * object can be on the stack at most once: a second remote free of it is refused at
  * once instead of turning the stack into a cycle. It then pushes the object onto
- * remote_head with a CAS, linking through the object's first word. The owner takes the
- * whole stack with one exchange (single consumer: no ABA), returns each slot to the
- * bitmap and clears its pending bit. The walk is bounded by the slab's slot count.
+ * remote_head with a CAS, linking through the object's first word. The push that takes
+ * a slab's stack from empty also pushes the slab onto its owner's ready stack for the
+ * class (bsa_slab_t._ready, linked through ready_next). The owner's drain takes the
+ * whole ready stack with one exchange, and of each slab on it the whole object stack
+ * with another (single consumer: no ABA), returns each slot to the bitmap and clears
+ * its pending bit. So a drain visits only slabs with frees waiting, not every slab of
+ * the class (a producer far ahead of its consumer has hundreds). Walks are bounded by
+ * the slab's slot count and the class's slab count.
+ * Invariant: a slab whose remote_head is not 0 is on its owner's ready stack, or in the
+ * hands of the drain that took it off; only that drain sets remote_head back to 0.
  * Locks: none. The drain runs on the owner (under its CPU lock in the global allocator).
  */
 #include "slab_fast.h"
@@ -25,7 +32,7 @@ bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr) {
         bsa__slab_note_bad(owner, ptr);
         return BSA_E_BAD_FREE;
     }
-    _Atomic uintptr_t *pending = &h->maps[h->words + bsa__slot_word((uint32_t)slot)];
+    _Atomic uintptr_t *pending = bsa__slab_pending_word(h, bsa__slot_word((uint32_t)slot));
     uintptr_t bit = bsa__slot_bit((uint32_t)slot);
     /* Acquire pairs with the drain's release clear: the drain's read of the object's
      * link happens before our write of it below. */
@@ -44,22 +51,34 @@ bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr) {
      * also sees this increment before it subtracts. */
     atomic_fetch_add_explicit(&owner->_remote_pending[h->size_class], 1,
                               memory_order_relaxed);
-    uintptr_t head = atomic_load_explicit(&h->remote_head, memory_order_relaxed);
+    _Atomic uintptr_t *stack = bsa__slab_remote_head(h);
+    uintptr_t head = atomic_load_explicit(stack, memory_order_relaxed);
     do {
         *(uintptr_t *)ptr = head;
-        /* Release: the owner's acquire exchange then sees the link written above. */
-    } while (!atomic_compare_exchange_weak_explicit(&h->remote_head, &head, (uintptr_t)ptr,
-                                                    memory_order_release,
+        /* Release: the owner's acquire exchange then sees the link written above.
+         * Acquire: when we take the stack from empty, the drain that emptied it has read
+         * the slab's ready_next (before its release exchange), which we rewrite below. */
+    } while (!atomic_compare_exchange_weak_explicit(stack, &head, (uintptr_t)ptr,
+                                                    memory_order_acq_rel,
                                                     memory_order_relaxed));
+    if (head == 0) { /* the slab had nothing waiting: it goes on its owner's ready stack */
+        _Atomic(bsa__slab_hdr_t *) *ready = &owner->_ready[h->size_class];
+        bsa__slab_hdr_t *top = atomic_load_explicit(ready, memory_order_relaxed);
+        do {
+            atomic_store_explicit(bsa__slab_ready_next(h), (uintptr_t)top, memory_order_relaxed);
+            /* Release: the drain's acquire exchange sees ready_next written above. */
+        } while (!atomic_compare_exchange_weak_explicit(ready, &top, h, memory_order_release,
+                                                        memory_order_relaxed));
+    }
     return BSA_OK;
 }
 
 /* Owner only. Returns slots of every remotely freed object of `h` to its bitmap. */
 static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
-    if (atomic_load_explicit(&h->remote_head, memory_order_relaxed) == 0)
-        return;
-    /* Acquire: pairs with the pushers' release CAS (links and counter visible). */
-    uintptr_t top = atomic_exchange_explicit(&h->remote_head, 0, memory_order_acquire);
+    /* Acquire: pairs with the pushers' release CAS (links and counter visible). Release:
+     * our read of ready_next (the caller's) happens before the next push that finds the
+     * stack empty and links the slab onto the ready stack again. */
+    uintptr_t top = atomic_exchange_explicit(bsa__slab_remote_head(h), 0, memory_order_acq_rel);
     size_t taken = 0;
     while (top != 0 && taken < h->count) {
         void *obj = (void *)top;
@@ -78,7 +97,7 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
          * racing with this drain sees either the pending bit or the free bit, never
          * neither. Release: our read of the link and our bitmap store above happen
          * before a later pusher's acquire fetch_or and its link write. */
-        atomic_fetch_and_explicit(&h->maps[h->words + bsa__slot_word((uint32_t)slot)],
+        atomic_fetch_and_explicit(bsa__slab_pending_word(h, bsa__slot_word((uint32_t)slot)),
                                   ~bsa__slot_bit((uint32_t)slot), memory_order_release);
     }
     if (top != 0)
@@ -87,23 +106,22 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
                               memory_order_relaxed);
 }
 
-static void drain_list(bsa_slab_t *s, bsa__slab_hdr_t *h) {
-    while (h != NULL) {
-        bsa__slab_hdr_t *next = h->next; /* drain_slab may move h to another list */
+void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls) {
+    if (!bsa__slab_drain_due(s, cls))
+        return;
+    /* Acquire: pairs with the pushers' release CAS; each slab's ready_next is visible. */
+    bsa__slab_hdr_t *h = atomic_exchange_explicit(&s->_ready[cls], NULL, memory_order_acquire);
+    size_t limit = bsa__count(&s->_cls[cls]._slabs);
+    for (size_t n = 0; h != NULL && n < limit; n++) {
+        /* Read before drain_slab: once its exchange empties the stack, a push may link
+         * the slab onto the ready stack again. */
+        bsa__slab_hdr_t *next = (bsa__slab_hdr_t *)atomic_load_explicit(
+            bsa__slab_ready_next(h), memory_order_relaxed);
         drain_slab(s, h);
         h = next;
     }
-}
-
-void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls) {
-    bsa__slab_class_t *c = &s->_cls[cls];
-    if (bsa__slab_pending(s, cls) == 0)
-        return;
-    /* Full slabs first: they are the ones a remote free turns back into partial ones.
-     * A slab moved from full to partial lands at the partial head and is drained again
-     * (a no-op); list links are only rewritten by the owner, which is us. */
-    drain_list(s, c->_full);
-    drain_list(s, c->_partial);
+    if (h != NULL)
+        bsa__slab_note_bad(s, h); /* more ready slabs than slabs: a corrupted link */
 }
 
 bsa_status_t bsa_slab_remote_free(void *ptr, size_t size, size_t align) {
