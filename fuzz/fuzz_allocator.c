@@ -761,7 +761,7 @@ static void op_corrupt(const fz_op_t *op) {
     bsa__slab_hdr_t *h = sl >= 0 ? (bsa__slab_hdr_t *)model.slabs.slab[sl].base : NULL;
     bsa__cpu_t *cpu = &alloc._cpus[op->a % cpus];
     bsa__block_t b;
-    switch (op->cpu % 6) {
+    switch (op->cpu % 7) {
     case 0: /* a block's kind in the buddy: a slab that is no longer one is a census
              * mismatch. Not the other way: the census would read a header from user
              * bytes, and its owner test reads through a pointer it has only range-checked
@@ -793,6 +793,22 @@ static void op_corrupt(const fz_op_t *op) {
             corrupt_to((void *)&h->owner, sizeof h->owner,
                        op->c & 1 ? (uintptr_t)&alloc : (uintptr_t)other, op->c & 1 || cpus > 1,
                        "a slab's owner");
+        }
+        break;
+    case 5: /* a CPU's page cache: a count past the depth, or an entry moved to another
+             * address (not a cached block, or one listed already: the address sum) */
+        for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++) {
+            uint32_t n = atomic_load_explicit(&cpu->pages.count[k], memory_order_relaxed);
+            if (n == 0)
+                continue;
+            uintptr_t *entry = &cpu->pages.block[k][op->b % n];
+            if (op->c & 1)
+                corrupt_to((void *)&cpu->pages.count[k], 4,
+                           BSA_PAGE_CACHE_DEPTH + 1u + op->c % 8u, true, "a page cache count");
+            else
+                corrupt_to(entry, sizeof *entry, *entry + (ps << (op->c >> 1) % 4u), true,
+                           "a page cache entry");
+            break;
         }
         break;
     default: /* a block's order: the buddy's own check may or may not mind */

@@ -233,7 +233,8 @@ def allocator_seeds():
         rec(A["USABLE"], cpu=2, a=0), rec(A["ALLOC"], cpu=0, a=a_small(64)),
         rec(A["FREE_MANY"], cpu=1, a=1), rec(A["RECLAIM"], cpu=1), rec(A["RECLAIM"], cpu=0)])
     # Corrupt what only bsa_check sees (cpu selects it): block kinds against the slab
-    # census, a CPU's id, the CPU count, a slab's class and owner; then OK again.
+    # census, a CPU's id, the CPU count, a slab's class and owner, a block's order (6);
+    # then OK again. 5, a page cache, is in page_cache.
     s["corrupt"] = a_head(cpus=2) + b"".join(
         [rec(A["ALLOC_MANY"], cpu=0, a=a_small(64), b=3),
          rec(A["ALLOC_MANY"], cpu=1, a=a_small(8), b=3),
@@ -241,7 +242,7 @@ def allocator_seeds():
         [rec(A["CORRUPT"], cpu=sel, a=a_, b=b, c=c) for sel, a_, b, c in (
             (0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 2), (0, 0, 2, 0), (0, 0, 3, 2), (0, 0, 3, 1),
             (1, 0, 0, 0), (1, 1, 0, 5), (2, 0, 0, 0), (2, 0, 0, 1), (3, 0, 0, 0), (3, 0, 1, 7),
-            (4, 0, 0, 0), (4, 0, 0, 1), (4, 0, 1, 0), (5, 0, 0, 0), (5, 0, 2, 1))])
+            (4, 0, 0, 0), (4, 0, 0, 1), (4, 0, 1, 0), (6, 0, 0, 0), (6, 0, 2, 1))])
     s["large"] = a_head() + b"".join(
         [rec(A["ALLOC"], a=a_large(n), b=b) for n, b in ((0, 0), (5000, 4 | (13 << 3)), (100, 3))] +
         [rec(A["FREE_SIZED"], a=0, b=0), rec(A["USABLE"], a=1, b=1), rec(A["FREE"], a=1)])
@@ -288,8 +289,10 @@ def allocator_seeds():
          rec(A["DOUBLE_FREE"], a=0, b=3), rec(A["FILL_PAGES"], a=0),
          rec(A["FREE_ALL_PAGES"], a=1), rec(A["ALLOC"], a=a_large(5000)),
          rec(A["FILL_PAGES"], cpu=1, a=1), rec(A["ALLOC"], a=a_small(64)),
-         rec(A["FREE_ALL_PAGES"], cpu=1, a=1), rec(A["RECLAIM"], cpu=0),
-         rec(A["RECLAIM"], cpu=1)])
+         rec(A["FREE_ALL_PAGES"], cpu=1, a=1)] +
+        [rec(A["CORRUPT"], cpu=5, a=cpu, b=b, c=c) for cpu in (0, 1) for b, c in
+         ((0, 0), (1, 2), (2, 4), (3, 6), (0, 1), (1, 3))] +
+        [rec(A["RECLAIM"], cpu=0), rec(A["RECLAIM"], cpu=1)])
     # The same scenarios with BSA_CPU_EXCLUSIVE (no per-CPU lock, the inlined fast paths).
     for name in ("small_local", "remote", "realloc", "bad_inputs", "pages_pressure"):
         s[name + "_exclusive"] = bytes([s[name][0] | 0x80]) + s[name][1:]

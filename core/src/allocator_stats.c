@@ -78,21 +78,18 @@ bsa_status_t bsa_check(const bsa_allocator_t *a) {
     slab_census_t census;
     census.a = a;
     census.slabs = 0;
-    size_t cached_records = 0, cached_listed = 0;
+    bsa__cached_tally_t records, cached = {0, 0};
     uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
-    bsa_status_t st = bsa__buddy_check(&a->_buddy, &cached_records);
+    bsa_status_t st = bsa__buddy_check(&a->_buddy, &records);
     if (st == BSA_OK && !bsa__buddy_visit(&a->_buddy, BSA__KIND_SLAB, census_block, &census))
         st = BSA_E_CORRUPT;
     /* Every CACHED record is in exactly one CPU's page cache: each entry names one, and
-     * there are as many entries as records. */
-    for (unsigned i = 0; i < a->_cpu_count && st == BSA_OK; i++) {
-        size_t n;
-        if (!bsa__page_cache_check(&a->_buddy, &a->_cpus[i].pages, &n))
+     * entries and records agree in number and in the sum of their addresses. */
+    for (unsigned i = 0; i < a->_cpu_count && st == BSA_OK; i++)
+        if (!bsa__page_cache_check(&a->_buddy, &a->_cpus[i].pages, &cached))
             st = BSA_E_CORRUPT;
-        cached_listed += n;
-    }
     bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
-    if (st != BSA_OK || cached_listed != cached_records)
+    if (st != BSA_OK || cached.blocks != records.blocks || cached.addr_sum != records.addr_sum)
         return BSA_E_CORRUPT;
 
     size_t listed = 0;

@@ -9,12 +9,14 @@
 
 typedef struct tally {
     size_t free_pages;
-    size_t cached_blocks; /* KIND_CACHED: only a global allocator's page caches hold them */
+    bsa__cached_tally_t cached; /* only a global allocator's page caches hold them */
     size_t free_blocks[BSA_MAX_ORDER + 1];
 } tally_t;
 
 static void tally_clear(tally_t *t) {
-    t->free_pages = t->cached_blocks = 0;
+    t->free_pages = 0;
+    t->cached.blocks = 0;
+    t->cached.addr_sum = 0;
     for (unsigned k = 0; k <= BSA_MAX_ORDER; k++)
         t->free_blocks[k] = 0;
 }
@@ -40,7 +42,7 @@ static bool check_free_list(const bsa__section_t *s, unsigned k, size_t *blocks)
 }
 
 /* Walks the section block by block: every page is covered by exactly one block. */
-static bool check_blocks(const bsa__section_t *s, tally_t *t) {
+static bool check_blocks(const bsa_buddy_t *b, const bsa__section_t *s, tally_t *t) {
     size_t idx = 0;
     while (idx < s->pages) {
         uint32_t info = bsa__rec_info(s, idx);
@@ -60,7 +62,10 @@ static bool check_blocks(const bsa__section_t *s, tally_t *t) {
             t->free_pages += n;
             t->free_blocks[k]++;
         }
-        t->cached_blocks += kind == BSA__KIND_CACHED;
+        if (kind == BSA__KIND_CACHED) {
+            t->cached.blocks++;
+            t->cached.addr_sum += bsa__page_addr(b, s, idx);
+        }
         idx += n;
     }
     return true;
@@ -71,7 +76,7 @@ static bool check_section(const bsa_buddy_t *b, const bsa__section_t *s, tally_t
     tally_clear(&t);
     if (s->pages == 0 || s->pages >= BSA__NIL || (s->base & (b->_page_size - 1u)) != 0 ||
         s->base < (uintptr_t)&s->rec[s->pages] || s->lowmem_pages > s->pages ||
-        (s->free_mask >> (BSA_MAX_ORDER + 1)) != 0 || !check_blocks(s, &t) ||
+        (s->free_mask >> (BSA_MAX_ORDER + 1)) != 0 || !check_blocks(b, s, &t) ||
         t.free_pages != s->free_pages)
         return false;
     for (unsigned k = 0; k <= BSA_MAX_ORDER; k++) {
@@ -81,7 +86,8 @@ static bool check_section(const bsa_buddy_t *b, const bsa__section_t *s, tally_t
         total->free_blocks[k] += listed;
     }
     total->free_pages += t.free_pages;
-    total->cached_blocks += t.cached_blocks;
+    total->cached.blocks += t.cached.blocks;
+    total->cached.addr_sum += t.cached.addr_sum;
     return true;
 }
 
@@ -101,7 +107,7 @@ static bool check_skip_list(const bsa_buddy_t *b) {
     return seen == b->_section_count;
 }
 
-bsa_status_t bsa__buddy_check(const bsa_buddy_t *b, size_t *cached_blocks) {
+bsa_status_t bsa__buddy_check(const bsa_buddy_t *b, bsa__cached_tally_t *cached) {
     if (!bsa__buddy_ready(b))
         return BSA_E_UNINIT;
     tally_t total;
@@ -118,15 +124,15 @@ bsa_status_t bsa__buddy_check(const bsa_buddy_t *b, size_t *cached_blocks) {
     for (unsigned k = 0; k <= BSA_MAX_ORDER; k++)
         if (total.free_blocks[k] != b->_free_blocks[k])
             return BSA_E_CORRUPT;
-    *cached_blocks = total.cached_blocks;
+    *cached = total.cached;
     return BSA_OK;
 }
 
 /* A buddy of its own has no page caches: a CACHED record would be pages lost. */
 bsa_status_t bsa_buddy_check(const bsa_buddy_t *b) {
-    size_t cached;
+    bsa__cached_tally_t cached;
     bsa_status_t st = bsa__buddy_check(b, &cached);
-    return st != BSA_OK || cached == 0 ? st : BSA_E_CORRUPT;
+    return st != BSA_OK || cached.blocks == 0 ? st : BSA_E_CORRUPT;
 }
 
 bool bsa__buddy_visit(const bsa_buddy_t *b, unsigned kind, bsa__block_fn fn, void *ctx) {

@@ -189,9 +189,16 @@ static inline bool bsa__section_holds(const bsa_buddy_t *b, const bsa__section_t
     return addr - s->base < ((uintptr_t)s->pages << b->_page_shift);
 }
 BSA__HIDDEN bool bsa__buddy_ready(const bsa_buddy_t *b);
-/* bsa_buddy_check that allows KIND_CACHED blocks (a global allocator's page caches)
- * and counts them into *cached_blocks for the caller to match with its caches. */
-BSA__HIDDEN bsa_status_t bsa__buddy_check(const bsa_buddy_t *b, size_t *cached_blocks);
+/* KIND_CACHED blocks as bsa_check tallies them: their number and the sum of their
+ * addresses (a cache that lists one block twice and another not at all keeps the number
+ * but not the sum). */
+typedef struct bsa__cached_tally {
+    size_t blocks;
+    uintptr_t addr_sum;
+} bsa__cached_tally_t;
+/* bsa_buddy_check that allows KIND_CACHED blocks (a global allocator's page caches) and
+ * tallies them into *cached, for the caller to match with its caches. */
+BSA__HIDDEN bsa_status_t bsa__buddy_check(const bsa_buddy_t *b, bsa__cached_tally_t *cached);
 /* Calls fn on every block of `kind` until it returns false (then returns false).
  * Only on an instance that bsa_buddy_check has passed. */
 typedef bool (*bsa__block_fn)(void *ctx, uintptr_t addr, unsigned order);

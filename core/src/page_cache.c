@@ -20,8 +20,8 @@ bsa_status_t bsa__page_cache_give_back(bsa_buddy_t *b, bsa__page_cache_t *c) {
     return st;
 }
 
-bool bsa__page_cache_check(const bsa_buddy_t *b, const bsa__page_cache_t *c, size_t *blocks) {
-    *blocks = 0;
+bool bsa__page_cache_check(const bsa_buddy_t *b, const bsa__page_cache_t *c,
+                           bsa__cached_tally_t *tally) {
     for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++) {
         uint32_t n = bsa__page_cache_count(c, k);
         if (n > BSA_PAGE_CACHE_DEPTH)
@@ -33,8 +33,9 @@ bool bsa__page_cache_check(const bsa_buddy_t *b, const bsa__page_cache_t *c, siz
                 bsa__rec_info(s, (size_t)((addr - s->base) >> b->_page_shift)) !=
                     bsa__info(BSA__KIND_CACHED, k))
                 return false;
+            tally->addr_sum += addr;
         }
-        *blocks += n;
+        tally->blocks += n;
     }
     return true;
 }

@@ -80,8 +80,8 @@ BSA__HIDDEN void bsa__page_cache_init(bsa__page_cache_t *c);
 /* Every cached block back to the buddy, which the caller has locked. BSA_E_CORRUPT if
  * the buddy refuses one (cannot happen on a consistent instance). */
 BSA__HIDDEN bsa_status_t bsa__page_cache_give_back(bsa_buddy_t *b, bsa__page_cache_t *c);
-/* Each entry names a CACHED block of its order in its section; *blocks: the count. */
+/* Each entry names a CACHED block of its order; the entries are added into *tally. */
 BSA__HIDDEN bool bsa__page_cache_check(const bsa_buddy_t *b, const bsa__page_cache_t *c,
-                                       size_t *blocks);
+                                       bsa__cached_tally_t *tally);
 
 #endif /* BSA_PAGE_CACHE_H */
