@@ -160,6 +160,31 @@ static bool check_pages(bsa_status_t st, void *p, unsigned k, size_t align, bool
     return true;
 }
 
+/* A page block (PAGES, or a LARGE object's) of order k aligned to `align`: in exclusive
+ * mode the CPU's newest cached block of the order comes first when it meets `align`
+ * (lowmem never). True when the model expects that hit, and the core gave it. */
+static bool check_cache_hit(bsa_status_t st, void *p, unsigned k, size_t align, bool lowmem,
+                            unsigned kind, const char *what) {
+    uintptr_t cached = (flags & BSA_CPU_EXCLUSIVE) && !lowmem && k <= BSA_PAGE_CACHE_MAX_ORDER
+                           ? m_cache_top(&model, cur_cpu, k, align)
+                           : 0;
+    if (cached == 0)
+        return false;
+    fz_expect_status(what, st, BSA_OK);
+    if ((uintptr_t)p != cached)
+        fz_fail("%s: core %p, model's newest cached block %#lx", what, p, (unsigned long)cached);
+    m_cache_pop(&model, cur_cpu, k, kind);
+    return true;
+}
+
+/* A live page block freed: into the CPU's page cache in exclusive mode when it has room
+ * for the order, else back to the free pages. */
+static void release_block(int blk) {
+    if (!(flags & BSA_CPU_EXCLUSIVE) || model.pages.block[blk].order > BSA_PAGE_CACHE_MAX_ORDER ||
+        !m_cache_push(&model, cur_cpu, blk))
+        m_pages_release(&model, blk);
+}
+
 /* A small allocation of class cls on `cpu` answered (st, p). */
 static bool check_small(unsigned cpu, int cls, bsa_status_t st, void *p) {
     m_slab_drain(&model, cpu, (unsigned)cls);
@@ -210,7 +235,9 @@ static m_obj_t *check_alloc(size_t size, size_t align, bsa_status_t st, void *p,
             return NULL;
         }
         unsigned k = m_order_of(pages);
-        if (!check_pages(st, p, k, a > ps ? a : ps, false, M_LARGE, "bsa_alloc (large)"))
+        size_t block_align = a > ps ? a : ps;
+        if (!check_cache_hit(st, p, k, block_align, false, M_LARGE, "bsa_alloc (large)") &&
+            !check_pages(st, p, k, block_align, false, M_LARGE, "bsa_alloc (large)"))
             return NULL;
         o.kind = M_LARGE;
         o.order = k;
@@ -284,7 +311,7 @@ static bsa_status_t model_free(uintptr_t ptr, int cls, int order) {
     if (sl < 0 && blk >= 0 && cls < 0 && model.pages.block[blk].kind == M_LARGE &&
         (order < 0 || model.pages.block[blk].order == (unsigned)order)) {
         forget(ptr);
-        m_pages_release(&model, blk);
+        release_block(blk);
         return BSA_OK;
     }
     bad_free();
@@ -414,18 +441,9 @@ static void do_alloc_pages(size_t count, size_t align, bool lowmem, bool null_ou
         return;
     }
     unsigned k = m_order_of(count);
-    uintptr_t cached = (flags & BSA_CPU_EXCLUSIVE) && !lowmem && k <= BSA_PAGE_CACHE_MAX_ORDER
-                           ? m_cache_top(&model, cur_cpu, k, a)
-                           : 0;
-    if (cached != 0) {
-        fz_expect_status("bsa_alloc_pages (cache hit)", st, BSA_OK);
-        if ((uintptr_t)p != cached)
-            fz_fail("bsa_alloc_pages: core %p, model's newest cached block %#lx", p,
-                    (unsigned long)cached);
-        m_cache_pop(&model, cur_cpu, k);
-    } else if (!check_pages(st, p, k, a, lowmem, M_PAGES, "bsa_alloc_pages")) {
+    if (!check_cache_hit(st, p, k, a, lowmem, M_PAGES, "bsa_alloc_pages") &&
+        !check_pages(st, p, k, a, lowmem, M_PAGES, "bsa_alloc_pages"))
         return;
-    }
     m_obj_t o = {.addr = (uintptr_t)p, .size = ps << k, .align = align, .count = count,
                  .kind = M_PAGES, .order = k, .cpu = cur_cpu, .state = M_LIVE, .fill = fill};
     record(&o);
@@ -441,9 +459,7 @@ static void do_free_pages(uintptr_t addr, size_t count) {
             model.pages.block[blk].order == m_order_of(count)) {
             want = BSA_OK;
             forget(addr);
-            if (!(flags & BSA_CPU_EXCLUSIVE) || m_order_of(count) > BSA_PAGE_CACHE_MAX_ORDER ||
-                !m_cache_push(&model, cur_cpu, blk))
-                m_pages_release(&model, blk);
+            release_block(blk);
         } else {
             bad_free();
         }

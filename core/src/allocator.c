@@ -139,6 +139,9 @@ bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out
         return BSA_E_INVALID;
     if (align < a->_buddy._page_size)
         align = a->_buddy._page_size;
+    if ((a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER &&
+        bsa__alloc_cached(a, order, align, BSA__KIND_LARGE, out))
+        return BSA_OK;
     return bsa__locked_alloc(a, order, align, false, BSA__KIND_LARGE, out);
 }
 
@@ -191,8 +194,14 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
                 return free_small(a, cpu, h, ptr);
         } else if (blk.kind == BSA__KIND_LARGE && size_class < 0 && head == (uintptr_t)ptr &&
                    (order < 0 || blk.order == (unsigned)order)) {
-            /* Re-validated under the lock: a racing double free loses there. */
-            if (bsa__locked_free(a, ptr, BSA__KIND_LARGE, blk.order) == BSA_OK)
+            /* Re-validated under the lock (or by the page cache's claim): a racing double
+             * free loses there. */
+            bsa_status_t st = (a->_flags & BSA_CPU_EXCLUSIVE) &&
+                                      blk.order <= BSA_PAGE_CACHE_MAX_ORDER
+                                  ? bsa__free_to_cache(a, (uintptr_t)ptr, blk.order,
+                                                       BSA__KIND_LARGE)
+                                  : bsa__locked_free(a, ptr, BSA__KIND_LARGE, blk.order);
+            if (st == BSA_OK)
                 return BSA_OK;
         }
     }

@@ -132,6 +132,26 @@ static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, ui
     return true;
 }
 
+/* Exclusive mode: the calling CPU's newest cached block of `order` if it meets `align`,
+ * handed out as a block of `kind` (PAGES, LARGE). */
+static inline bool bsa__alloc_cached(bsa_allocator_t *a, unsigned order, size_t align,
+                                     unsigned kind, void **out) {
+    bsa__cpu_t *cpu = bsa__current_cpu(a);
+    uintptr_t cached = bsa__page_cache_peek(&cpu->pages, order, align);
+    bsa__section_t *s;
+    if (cached == 0 || !bsa__section_of(a, cpu, cached, &s)) /* it has one: it is cached */
+        return false;
+    bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, order, kind);
+    *out = (void *)cached;
+    return true;
+}
+
+/* allocator_pages.c */
+/* Exclusive mode, order <= BSA_PAGE_CACHE_MAX_ORDER: the live block of `kind` at addr is
+ * claimed for the calling CPU's page cache, or for the buddy when that is full. */
+BSA__HIDDEN bsa_status_t bsa__free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order,
+                                            unsigned kind);
+
 /* allocator.c */
 BSA__HIDDEN bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align,
                                            bool lowmem, unsigned kind, void **out);

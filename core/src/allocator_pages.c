@@ -8,18 +8,6 @@
  */
 #include "allocator_internal.h"
 
-/* Exclusive mode: the calling CPU's newest cached block of `order` if it meets `align`. */
-static inline bool alloc_cached(bsa_allocator_t *a, unsigned order, size_t align, void **out) {
-    bsa__cpu_t *cpu = bsa__current_cpu(a);
-    uintptr_t cached = bsa__page_cache_peek(&cpu->pages, order, align);
-    bsa__section_t *s;
-    if (cached == 0 || !bsa__section_of(a, cpu, cached, &s)) /* it has one: it is cached */
-        return false;
-    bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, order);
-    *out = (void *)cached;
-    return true;
-}
-
 bsa_status_t bsa_alloc_pages(bsa_allocator_t *a, size_t count, size_t align, void **out) {
     if (BSA__UNLIKELY(!bsa__ready(a)))
         return BSA_E_UNINIT;
@@ -27,7 +15,7 @@ bsa_status_t bsa_alloc_pages(bsa_allocator_t *a, size_t count, size_t align, voi
     if (BSA__UNLIKELY(out == NULL || bsa__buddy_request(&a->_buddy, count, &align, &order) != BSA_OK))
         return BSA_E_INVALID;
     if ((a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER &&
-        alloc_cached(a, order, align, out))
+        bsa__alloc_cached(a, order, align, BSA__KIND_PAGES, out))
         return BSA_OK;
     return bsa__locked_alloc(a, order, align, false, BSA__KIND_PAGES, out);
 }
@@ -43,13 +31,13 @@ bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t ali
     return bsa__locked_alloc(a, order, align, true, BSA__KIND_PAGES, out);
 }
 
-/* Exclusive mode, order <= BSA_PAGE_CACHE_MAX_ORDER: the block is claimed for the
- * calling CPU's cache, or for the buddy when that is full. */
-static bsa_status_t free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order) {
+bsa_status_t bsa__free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order,
+                                unsigned kind) {
     bsa__cpu_t *cpu = bsa__current_cpu(a);
     bsa__section_t *s;
     if (!bsa__section_of(a, cpu, addr, &s) || ((addr - s->base) & (a->_buddy._page_size - 1u)) != 0 ||
-        !bsa__page_cache_claim(s, (size_t)((addr - s->base) >> a->_buddy._page_shift), order))
+        !bsa__page_cache_claim(s, (size_t)((addr - s->base) >> a->_buddy._page_shift), order,
+                               kind))
         return BSA_E_BAD_FREE;
     if (bsa__page_cache_put(&cpu->pages, order, addr))
         return BSA_OK;
@@ -63,7 +51,7 @@ bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
         return BSA_E_INVALID;
     unsigned order = bsa__order_of(count);
     bsa_status_t st = (a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER
-                          ? free_to_cache(a, (uintptr_t)addr, order)
+                          ? bsa__free_to_cache(a, (uintptr_t)addr, order, BSA__KIND_PAGES)
                           : bsa__locked_free(a, addr, BSA__KIND_PAGES, order);
     if (st == BSA_E_BAD_FREE)
         bsa__note_bad(a, addr);

@@ -1,12 +1,14 @@
 /*
  * page_cache.h - exclusive mode's per-CPU page cache (bsa.h, BSA_PAGE_CACHE_*): the
- * inline steps of bsa_alloc_pages and bsa_free_pages, and the calls that give it back.
+ * inline steps of the page calls and of large bsa_alloc / bsa_free, and the calls that
+ * give it back. A cached block has no kind: a free of PAGES or of a LARGE object puts it
+ * there, and either allocation takes it back as its own kind.
  *
  * Only its own CPU touches a cache (the BSA_CPU_EXCLUSIVE promise), so the stacks need
  * no lock. The head record of a block says where it is:
- *   PAGES -> CACHED  on a free, by compare-and-swap: two CPUs racing to free one block
- *                    (a double free) cannot both cache it; the loser is refused.
- *   CACHED -> PAGES  on a cache hit, by a plain store: no other CPU writes a CACHED
+ *   PAGES/LARGE -> CACHED  on a free, by compare-and-swap: two CPUs racing to free one
+ *                    block (a double free) cannot both cache it; the loser is refused.
+ *   CACHED -> PAGES/LARGE  on a cache hit, by a plain store: no other CPU writes a CACHED
  *                    record, and a free that reads it refuses the block.
  *   CACHED -> FREE   when the cache gives the block back: a buddy free of kind CACHED
  *                    under the buddy lock.
@@ -37,21 +39,23 @@ static inline uintptr_t bsa__page_cache_peek(const bsa__page_cache_t *c, unsigne
     return c->block[order][n - 1u];
 }
 
-/* Hands out the block bsa__page_cache_peek named; `s`: its section. */
+/* Hands out the block bsa__page_cache_peek named as a block of `kind` (PAGES, LARGE);
+ * `s`: its section. */
 static inline void bsa__page_cache_pop(const bsa_buddy_t *b, bsa__page_cache_t *c,
-                                       bsa__section_t *s, unsigned order) {
+                                       bsa__section_t *s, unsigned order, unsigned kind) {
     uint32_t n = bsa__page_cache_count(c, order) - 1u;
     uintptr_t addr = c->block[order][n];
-    bsa__rec_set(s, (size_t)((addr - s->base) >> b->_page_shift), BSA__KIND_PAGES, order);
+    bsa__rec_set(s, (size_t)((addr - s->base) >> b->_page_shift), kind, order);
     bsa__page_cache_set_count(c, order, n);
 }
 
-/* Makes the block at page idx of `s` the caller's if it is a live PAGES block of `order`
- * (PAGES -> CACHED); false otherwise: a bad free, or the loser of a race. The compare is
+/* Makes the block at page idx of `s` the caller's if it is a live block of `kind` and
+ * `order` (-> CACHED); false otherwise: a bad free, or the loser of a race. The compare is
  * the whole check: any other record (free, another kind or order, not a head) fails it.
  * Relaxed: the block carries no data for anyone; the CAS only decides which free wins. */
-static inline bool bsa__page_cache_claim(bsa__section_t *s, size_t idx, unsigned order) {
-    uint32_t live = bsa__info(BSA__KIND_PAGES, order);
+static inline bool bsa__page_cache_claim(bsa__section_t *s, size_t idx, unsigned order,
+                                         unsigned kind) {
+    uint32_t live = bsa__info(kind, order);
     return atomic_compare_exchange_strong_explicit(&s->rec[idx].info, &live,
                                                    bsa__info(BSA__KIND_CACHED, order),
                                                    memory_order_relaxed, memory_order_relaxed);

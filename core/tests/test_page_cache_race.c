@@ -3,8 +3,9 @@
  * per-CPU page caches (bsa.h, BSA_PAGE_CACHE_*).
  *
  * Two threads, one CPU id each, BSA_CPU_EXCLUSIVE. Each round one of them allocates a
- * block of order round % (BSA_PAGE_CACHE_MAX_ORDER + 1) (from its cache or the buddy),
- * both meet at a barrier and free the same block at once. The claim of a freed block is a
+ * block of order round % (BSA_PAGE_CACHE_MAX_ORDER + 1) (from its cache or the buddy;
+ * with bsa_alloc_pages, or every other pair of rounds as a large object with bsa_alloc),
+ * both meet at a barrier and free the same block at once (bsa_free_pages / bsa_free). The claim of a freed block is a
  * compare-and-swap on its page record, so exactly one free must win (BSA_OK) and the
  * other must be refused (BSA_E_BAD_FREE), whichever cache or buddy the winner puts it
  * in. Nobody allocates pages between the two frees, so the loser's free can only be a
@@ -41,11 +42,15 @@ static void *racer_main(void *arg) {
     race_t *r = me->race;
     for (unsigned i = 0; i < ROUNDS; i++) {
         size_t count = (size_t)1 << (i % (BSA_PAGE_CACHE_MAX_ORDER + 1u));
+        bool large = i % 4 >= 2;
         if (i % 2 == me->index)
-            r->alloc_st[i] = bsa_alloc_pages(&r->a, count, 0, &r->block[i]);
+            r->alloc_st[i] = large ? bsa_alloc(&r->a, count * PS, 0, &r->block[i])
+                                   : bsa_alloc_pages(&r->a, count, 0, &r->block[i]);
         pthread_barrier_wait(&r->barrier); /* the block is published */
-        r->free_st[me->index][i] =
-            r->alloc_st[i] == BSA_OK ? bsa_free_pages(&r->a, r->block[i], count) : BSA_OK;
+        bsa_status_t st = BSA_OK;
+        if (r->alloc_st[i] == BSA_OK)
+            st = large ? bsa_free(&r->a, r->block[i]) : bsa_free_pages(&r->a, r->block[i], count);
+        r->free_st[me->index][i] = st;
         pthread_barrier_wait(&r->barrier); /* both frees done: pages may move again */
     }
     r->reclaim_st[me->index] = bsa_reclaim(&r->a);

@@ -179,7 +179,7 @@ void m_pages_set_kind(model_t *m, int block, unsigned kind);
 /* page_cache.c: exclusive mode's per-CPU page caches, as bsa.h describes them. */
 /* The newest cached block of order k if it meets `align`, else 0. */
 uintptr_t m_cache_top(const model_t *m, unsigned cpu, unsigned k, size_t align);
-void m_cache_pop(model_t *m, unsigned cpu, unsigned k);   /* it becomes M_PAGES again */
+void m_cache_pop(model_t *m, unsigned cpu, unsigned k, unsigned kind); /* M_PAGES, M_LARGE */
 bool m_cache_push(model_t *m, unsigned cpu, int block);   /* false: that stack is full */
 /* Every cached block of `cpu` freed; false if there was none. */
 bool m_cache_give_back(model_t *m, unsigned cpu);

@@ -1,8 +1,9 @@
 /*
  * page_cache.c - the model of exclusive mode's per-CPU page caches (bsa.h,
  * BSA_PAGE_CACHE_*): per CPU and order a stack of at most BSA_PAGE_CACHE_DEPTH blocks
- * that bsa_free_pages put there. A cached block is taken, not free (M_CACHED); an
- * allocation on the same CPU gets the newest one back when it meets the alignment.
+ * that bsa_free_pages or a large bsa_free put there. A cached block is taken, not free
+ * (M_CACHED), and has no kind; a page or large allocation on the same CPU gets the
+ * newest one back when it meets the alignment.
  */
 #include "model.h"
 
@@ -13,9 +14,9 @@ uintptr_t m_cache_top(const model_t *m, unsigned cpu, unsigned k, size_t align) 
     return m->pages.cache[cpu][k][n - 1];
 }
 
-void m_cache_pop(model_t *m, unsigned cpu, unsigned k) {
+void m_cache_pop(model_t *m, unsigned cpu, unsigned k, unsigned kind) {
     uintptr_t addr = m->pages.cache[cpu][k][--m->pages.cached[cpu][k]];
-    m_pages_set_kind(m, m_pages_block_at(m, addr), M_PAGES);
+    m_pages_set_kind(m, m_pages_block_at(m, addr), kind);
 }
 
 bool m_cache_push(model_t *m, unsigned cpu, int block) {
