@@ -119,6 +119,21 @@ BSA__NOINLINE static bsa_status_t alloc_small(bsa_allocator_t *a, bsa__cpu_t *cp
     return BSA__LIKELY(st != BSA_NEED_PAGES) ? st : alloc_refill(a, cpu, cls, out);
 }
 
+/* A LARGE block: the page cache first in exclusive mode, then the buddy. Out of line:
+ * it keeps bsa_alloc's object path short. */
+BSA__NOINLINE static bsa_status_t alloc_large(bsa_allocator_t *a, size_t size, size_t align,
+                                              void **out) {
+    unsigned order;
+    if (bsa__large_order(a, size, &order) != BSA_OK)
+        return BSA_E_INVALID;
+    if (align < a->_buddy._page_size)
+        align = a->_buddy._page_size;
+    if ((a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER &&
+        bsa__alloc_cached(a, order, align, BSA__KIND_LARGE, out))
+        return BSA_OK;
+    return bsa__locked_alloc(a, order, align, false, BSA__KIND_LARGE, out);
+}
+
 bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out) {
     if (BSA__UNLIKELY(!bsa__ready(a)))
         return BSA_E_UNINIT;
@@ -134,15 +149,7 @@ bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out
             return BSA_OK;
         return alloc_small(a, cpu, (unsigned)cls, out);
     }
-    unsigned order;
-    if (bsa__large_order(a, size, &order) != BSA_OK)
-        return BSA_E_INVALID;
-    if (align < a->_buddy._page_size)
-        align = a->_buddy._page_size;
-    if ((a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER &&
-        bsa__alloc_cached(a, order, align, BSA__KIND_LARGE, out))
-        return BSA_OK;
-    return bsa__locked_alloc(a, order, align, false, BSA__KIND_LARGE, out);
+    return alloc_large(a, size, align, out);
 }
 
 static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hdr_t *h,

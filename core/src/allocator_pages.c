@@ -31,8 +31,9 @@ bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t ali
     return bsa__locked_alloc(a, order, align, true, BSA__KIND_PAGES, out);
 }
 
-bsa_status_t bsa__free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order,
-                                unsigned kind) {
+/* bsa__free_to_cache, inlined into bsa_free_pages. */
+static inline bsa_status_t free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order,
+                                         unsigned kind) {
     bsa__cpu_t *cpu = bsa__current_cpu(a);
     bsa__section_t *s;
     if (!bsa__section_of(a, cpu, addr, &s) || ((addr - s->base) & (a->_buddy._page_size - 1u)) != 0 ||
@@ -44,6 +45,11 @@ bsa_status_t bsa__free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned ord
     return bsa__locked_free(a, (void *)addr, BSA__KIND_CACHED, order);
 }
 
+bsa_status_t bsa__free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order,
+                                unsigned kind) {
+    return free_to_cache(a, addr, order, kind);
+}
+
 bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
     if (!bsa__ready(a))
         return BSA_E_UNINIT;
@@ -51,7 +57,7 @@ bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
         return BSA_E_INVALID;
     unsigned order = bsa__order_of(count);
     bsa_status_t st = (a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER
-                          ? bsa__free_to_cache(a, (uintptr_t)addr, order, BSA__KIND_PAGES)
+                          ? free_to_cache(a, (uintptr_t)addr, order, BSA__KIND_PAGES)
                           : bsa__locked_free(a, addr, BSA__KIND_PAGES, order);
     if (st == BSA_E_BAD_FREE)
         bsa__note_bad(a, addr);
