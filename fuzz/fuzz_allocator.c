@@ -187,7 +187,7 @@ static void release_block(int blk) {
 
 /* A small allocation of class cls on `cpu` answered (st, p). */
 static bool check_small(unsigned cpu, int cls, bsa_status_t st, void *p) {
-    m_slab_drain(&model, cpu, (unsigned)cls);
+    m_slab_alloc_drain(&model, cpu, (unsigned)cls);
     int sl = -1;
     if (m_slab_with_room(&model, cpu, (unsigned)cls) == 0) { /* a new slab: pages first */
         size_t first = bsa_slab_first_offset_for((unsigned)cls, ps);
@@ -284,8 +284,7 @@ static bsa_status_t model_free_small(int sl, uintptr_t ptr) {
         m_slab_remote_free(&model, sl, (uint32_t)slot);
         return BSA_OK;
     }
-    m_slab_drain(&model, s->cpu, s->cls);
-    if (model.slabs.slot[sl][slot] != M_LIVE)
+    if (model.slabs.slot[sl][slot] != M_LIVE) /* free, or pending: freed remotely */
         return BSA_E_BAD_FREE;
     uintptr_t base = s->base;
     forget(ptr);

@@ -113,7 +113,7 @@ static bool do_alloc(unsigned cpu, size_t size, size_t align, bool refuse, uint8
         fz_expect_status("bsa_slab_alloc", st, BSA_E_INVALID);
         return false;
     }
-    m_slab_drain(&model, cpu, (unsigned)cls);
+    m_slab_alloc_drain(&model, cpu, (unsigned)cls);
     bool room = m_slab_with_room(&model, cpu, (unsigned)cls) != 0;
     fz_expect_status("bsa_slab_alloc", st, room ? BSA_OK : BSA_NEED_PAGES);
     if (st == BSA_OK)
@@ -165,9 +165,9 @@ static void do_free_local(unsigned cpu, uintptr_t ptr, size_t size, size_t align
     int sl = ptr ? m_slab_of(&model, ptr) : -1;
     const m_slab_t *s = sl >= 0 ? &model.slabs.slab[sl] : NULL;
     long slot = -1;
-    if (s && s->cpu == cpu && s->cls == (unsigned)cls && (slot = m_slab_slot(s, ptr)) >= 0)
-        m_slab_drain(&model, cpu, (unsigned)cls);
-    if (slot < 0 || model.slabs.slot[sl][slot] != M_LIVE) {
+    if (s && s->cpu == cpu && s->cls == (unsigned)cls)
+        slot = m_slab_slot(s, ptr);
+    if (slot < 0 || model.slabs.slot[sl][slot] != M_LIVE) { /* free, or pending remotely */
         model.bad_frees[cpu]++;
         fz_expect_status("bsa_slab_free", st, BSA_E_BAD_FREE);
         return;

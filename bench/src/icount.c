@@ -14,9 +14,10 @@
  *   alloc_after_remote/<size>  the owner's allocations right after those remote frees
  *                        (the first one drains them all)
  *   alloc_after_local/<size>   the same allocations after local frees instead
- * The drain's share per object is alloc_after_remote - alloc_after_local. Each remote
- * round keeps one pinned object in the slab, so no slab empties and no page changes
- * hands while measuring.
+ * The drain's share per object is alloc_after_remote - alloc_after_local. Pinned objects
+ * fill the rest of the round's slab, so no slab empties, no page changes hands while
+ * measuring, and the first allocation after the remote frees finds no free slot and
+ * drains (drains wait until then).
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -178,17 +179,24 @@ static void measure_remote(void) {
         exit(1);
     }
     void *obj[ROUND_MAX];
+    static void *pins[PAGE / 8];
     for (unsigned c = 0; c < BSA_SIZE_CLASS_COUNT; c++) {
         size_t size = bsa_size_class_bytes(c);
         size_t per_slab = bsa_slab_objects_for(c, PAGE);
         unsigned n = per_slab - 1 < ROUND_MAX ? (unsigned)(per_slab - 1) : ROUND_MAX;
-        void *pin = alloc_obj(size); /* keeps the round's slab from emptying */
+        /* The pins fill the rest of the round's slab: it never empties, and after the
+         * remote frees its only free slots are theirs, so the owner's next allocation
+         * drains them (drains wait until no slot is free). */
+        size_t npins = per_slab - n;
+        for (size_t j = 0; j < npins; j++)
+            pins[j] = alloc_obj(size);
         alloc_round(obj, n, size, NULL);
         for (int r = 0; r < 3; r++)
             remote_round(&job, obj, n, size, r == 2);
         for (unsigned j = 0; j < n; j++)
             check(bsa_free_sized(&heap, obj[j], size, 0), "bsa_free_sized");
-        check(bsa_free_sized(&heap, pin, size, 0), "bsa_free_sized");
+        for (size_t j = 0; j < npins; j++)
+            check(bsa_free_sized(&heap, pins[j], size, 0), "bsa_free_sized");
     }
     job.quit = true;
     sem_post(&job.go);

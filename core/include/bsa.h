@@ -160,9 +160,9 @@ typedef struct bsa_slab {
     BSA__ATOMIC(size_t) _bad_frees;   /* refused or detected at drain, any CPU          */
     bsa__slab_class_t _cls[BSA_SIZE_CLASS_COUNT];
     /* Per class: the slabs whose remote-free stack a push took from empty, for the
-     * owner's drain to visit (instead of every slab of the class). Not NULL: a drain is
-     * due. Other CPUs write it once per slab and drain, not per free, so it may sit with
-     * the owner's lines, which read it on every allocation. */
+     * owner's drain to visit (instead of every slab of the class). Not NULL: frees wait
+     * for a drain. Other CPUs write it once per slab and drain, not per free, so it may
+     * sit with the owner's lines. */
     BSA__ATOMIC(struct bsa__slab_hdr *) _ready[BSA_SIZE_CLASS_COUNT];
     /* Per class: pushed by other CPUs, not yet drained. On cache lines of their own, so
      * that a remote free's increment does not take away the lines the owner writes. */

@@ -313,6 +313,7 @@ typedef struct bsa__page_cache {
     uintptr_t block[BSA_PAGE_CACHE_MAX_ORDER + 1][BSA_PAGE_CACHE_DEPTH];
 } bsa__page_cache_t;
 typedef struct bsa__cpu {
+    bsa_slab_t slab;           /* first: its 64-byte alignment then costs no padding */
     _Atomic int lock;          /* unused with BSA_CPU_EXCLUSIVE */
     /* The section of this CPU's last lookup: nearly every free hits it, which spares the
      * skip-list walk. Set to the first section at init; sections are never unpublished,
@@ -320,7 +321,6 @@ typedef struct bsa__cpu {
      * Release/acquire: a thread sharing this CPU id that reads the hint also sees the
      * section header it points at. */
     _Atomic(bsa__section_t *) last_section;
-    bsa_slab_t slab;
     bsa__page_cache_t pages;   /* used only with BSA_CPU_EXCLUSIVE */
 } __attribute__((aligned(1024))) bsa__cpu_t;
 /* Every call finds its CPU as cpus + id: a power-of-two size makes that one shift (960

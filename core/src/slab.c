@@ -41,7 +41,10 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
 
 bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out) {
     bsa__slab_class_t *c = &s->_cls[cls];
-    if (BSA__UNLIKELY(bsa__slab_drain_due(s, cls)))
+    /* Remote frees are drained only when they are needed: when every slab with a free
+     * slot is entirely free. Draining on every call while frees trickle in moved the
+     * remote lines between the CPUs on every object. */
+    if (BSA__UNLIKELY(bsa__only_empty_room(c) && bsa__slab_drain_due(s, cls)))
         bsa__slab_drain_class(s, cls);
     bsa__slab_hdr_t *h = c->_partial;
     if (BSA__UNLIKELY(h == NULL)) {
@@ -157,11 +160,9 @@ bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
         bsa__slab_note_bad(s, ptr);
         return BSA_E_BAD_FREE;
     }
-    /* A pending remote free of this very object makes this free a double free: drain
-     * first so the bitmap tells the truth. */
-    if (bsa__slab_drain_due(s, h->size_class))
-        bsa__slab_drain_class(s, h->size_class);
-    if (bsa__slab_slot_free(h, (uint32_t)slot)) {
+    /* Free already: in the bitmap, or remotely (pending: on the stack, or being pushed;
+     * the drain that would move it to the bitmap has not run). */
+    if (bsa__slab_slot_free(h, (uint32_t)slot) || bsa__slab_slot_pending(h, (uint32_t)slot)) {
         bsa__slab_note_bad(s, ptr);
         return BSA_E_BAD_FREE;
     }

@@ -20,8 +20,7 @@ static inline size_t bsa__slab_pending(const bsa_slab_t *s, unsigned cls) {
 }
 
 /* Remote frees of the class wait for the owner's drain (some slab is on the ready stack).
- * The owner's calls test this rather than the pending count: the count's line takes a
- * write on every remote free, the ready stack only when a slab's stack was empty.
+ * Read rather than the pending count, whose line takes a write on every remote free.
  * Relaxed: a push the owner misses now is seen by a later call. */
 static inline bool bsa__slab_drain_due(const bsa_slab_t *s, unsigned cls) {
     return atomic_load_explicit((_Atomic(bsa__slab_hdr_t *) *)&s->_ready[cls],
@@ -49,6 +48,14 @@ static inline long bsa__slab_slot_in(const bsa__slab_class_t *c, const bsa__slab
 
 static inline long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
     return bsa__slab_slot_in(&h->owner->_cls[h->size_class], h, ptr);
+}
+
+/* The slot's pending bit: freed by another CPU (on the slab's stack, or being pushed). */
+static inline bool bsa__slab_slot_pending(const bsa__slab_hdr_t *h, uint32_t slot) {
+    uintptr_t v = atomic_load_explicit(bsa__slab_pending_word((bsa__slab_hdr_t *)h,
+                                                              bsa__slot_word(slot)),
+                                       memory_order_relaxed);
+    return (v & bsa__slot_bit(slot)) != 0;
 }
 
 static inline bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot) {
@@ -92,23 +99,24 @@ static inline bool bsa__slab_put(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint3
     return false;
 }
 
-/* bsa__slab_alloc_class when no remote frees wait and a partial slab exists. */
+/* bsa__slab_alloc_class when a partial slab exists and no drain is due: remote frees
+ * wait, if any, until every slab with room is entirely free (bsa__only_empty_room). */
 static inline bool bsa__slab_alloc_fast(bsa_slab_t *s, unsigned cls, void **out) {
     bsa__slab_class_t *c = &s->_cls[cls];
     bsa__slab_hdr_t *h = c->_partial;
-    if (BSA__UNLIKELY(h == NULL || bsa__slab_drain_due(s, cls)))
+    if (BSA__UNLIKELY(h == NULL || (h->free == h->count && bsa__slab_drain_due(s, cls))))
         return false;
     *out = bsa__slab_take(c, h, cls);
     return true;
 }
 
-/* bsa__slab_free_in for a live object when no remote frees wait and the slab, if this
- * empties it, stays where it is as the class's cached slab (bsa__lone_cached). */
+/* bsa__slab_free_in for a live object when the slab, if this empties it, stays where it
+ * is as the class's cached slab (bsa__lone_cached). */
 static inline bool bsa__slab_free_fast(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr) {
     bsa__slab_class_t *c = &s->_cls[h->size_class];
     long slot = bsa__slab_slot_in(c, h, ptr);
-    if (BSA__UNLIKELY(slot < 0 || bsa__slab_drain_due(s, h->size_class) ||
-                      bsa__slab_slot_free(h, (uint32_t)slot) ||
+    if (BSA__UNLIKELY(slot < 0 || bsa__slab_slot_free(h, (uint32_t)slot) ||
+                      bsa__slab_slot_pending(h, (uint32_t)slot) ||
                       (h->free + 1u == h->count && !bsa__lone_cached(c, h))))
         return false; /* the full path decides, refuses and reports */
     (void)bsa__slab_put(c, h, (uint32_t)slot);

@@ -47,6 +47,18 @@ static inline bool bsa__lone_cached(const bsa__slab_class_t *c, const bsa__slab_
     return c->_empty == NULL && h == c->_partial && h->next == NULL;
 }
 
+/* Every slab of the class with a free slot is entirely free (the empty list's slab and
+ * fully free partial ones): the point where the owner drains its remote frees, before it
+ * starts on an empty slab or asks for pages. Counts, not list positions, decide it (the
+ * fuzz models test the same counts). Walks only fully free partial slabs, which are few:
+ * the first partial slab in use ends it. */
+static inline bool bsa__only_empty_room(const bsa__slab_class_t *c) {
+    for (const bsa__slab_hdr_t *h = c->_partial; h != NULL; h = h->next)
+        if (h->free != h->count)
+            return false;
+    return true;
+}
+
 /* Pushes onto a list; a slab joining the partial list first sends a lone empty partial
  * slab to the empty list, so that "the cached slab" keeps one meaning. */
 static inline void bsa__list_push(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {

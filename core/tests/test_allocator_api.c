@@ -412,7 +412,10 @@ static void test_bad_free(void) {
     BAD_FREE(bsa_free(&A, p));                 /* a third CPU */
     BAD_FREE(bsa_free_sized(&A, p, 200, 0));
     cur_cpu = 0;
-    BAD_FREE(bsa_free(&A, p));                 /* the owner */
+    BAD_FREE(bsa_free(&A, p));                 /* the owner: its pending bit refuses it */
+    CHECK_STATUS(bsa_stats(&A, &st), BSA_OK);
+    CHECK_EQ_SZ(st.classes[5].remote_pending, 1); /* a free does not drain */
+    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);     /* the owner's reclaim does */
     CHECK_STATUS(bsa_stats(&A, &st), BSA_OK);
     CHECK_EQ_SZ(st.classes[5].remote_pending, 0);
     cur_cpu = 3;
@@ -589,9 +592,10 @@ static void test_usable_size(void) {
     CHECK_EQ_SZ(bsa_usable_size(&A, p), 0);
     cur_cpu = 0;
     CHECK_EQ_SZ(bsa_usable_size(&A, p), 0);
-    CHECK_STATUS(bsa_alloc(&A, 700, 0, &q), BSA_OK); /* drains; same slot back */
-    CHECK(q == p);
+    CHECK_STATUS(bsa_alloc(&A, 700, 0, &q), BSA_OK); /* the slab has room: no drain */
+    CHECK(q != p);
     CHECK_EQ_SZ(bsa_usable_size(&A, q), 1024);
+    CHECK_EQ_SZ(bsa_usable_size(&A, p), 0);
     CHECK_STATUS(bsa_free(&A, q), BSA_OK);
     CHECK_EQ_SZ(bsa_usable_size(&A, q), 0);
     /* Size 0 gives unique objects. */

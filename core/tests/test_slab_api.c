@@ -617,17 +617,17 @@ static void test_bad_free(void) {
     live_size[3] = 0; /* its first word now links the remote stack */
     REFUSED(&s, &t, bsa_slab_remote_free(o16, 16, 0), BSA_E_BAD_FREE, 1);
     REFUSED(&s, &t, bsa_slab_remote_free(o16, 9, 0), BSA_E_BAD_FREE, 1);
-    /* A local free of the pending object is a double free too (the owner drains first,
-     * so the pending count drops to 0 and the object is free). */
+    /* A local free of the pending object is a double free too: its pending bit says so
+     * (a free does not drain; the object stays pending). */
     snap_t before;
     snap_take(&s, &before);
     CHECK_STATUS(bsa_slab_free(&s, o16, 16, 0, &rel), BSA_E_BAD_FREE);
-    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 1), 0);
+    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 1), 1);
     CHECK_EQ_SZ(bsa_slab_live(&s, 1), 1);
     CHECK_EQ_INT(bsa_slab_bad_frees(&s), before.bad + 1);
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
     CHECK(live_intact());
-    /* Now it is free: a remote free of it is refused as well. */
+    /* Still pending: a remote free of it is refused as well. */
     REFUSED(&s, &t, bsa_slab_remote_free(o16, 16, 0), BSA_E_BAD_FREE, 1);
 
     /* Everything still works: free the live objects, reclaim both, all chunks back. */
@@ -650,7 +650,8 @@ static void test_bad_free(void) {
 
 /* ---- remote frees ------------------------------------------------------------------ */
 
-/* Remote free, then the owner's allocation drains it and gets the same address. */
+/* Remote frees wait while the slab has free slots; the allocation that finds none
+ * drains them and gets the lowest one back. */
 static void test_remote_then_alloc(void) {
     bsa_slab_t s;
     CHECK_STATUS(bsa_slab_init(&s, PS, 2), BSA_OK);
@@ -666,20 +667,34 @@ static void test_remote_then_alloc(void) {
     CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 0), 0);
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
     CHECK_STATUS(bsa_slab_alloc(&s, 100, 0, &p, &need), BSA_OK);
-    CHECK(p == b);
-    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 4), 0);
-    CHECK_EQ_SZ(bsa_slab_live(&s, 4), 3);
-    /* A remote free with a different size of the same class, then a local free of
-     * another object drains it too. */
-    CHECK_STATUS(bsa_slab_remote_free(a, 65, 0), BSA_OK);
+    CHECK(p != b); /* the slab has free slots: b stays pending */
     CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 4), 1);
+    CHECK_EQ_SZ(bsa_slab_live(&s, 4), 3);
+    /* A remote free with a different size of the same class; a local free of another
+     * object drains nothing. */
+    CHECK_STATUS(bsa_slab_remote_free(a, 65, 0), BSA_OK);
+    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 4), 2);
     CHECK_STATUS(free_handled(&s, c, 128, 0), BSA_OK);
-    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 4), 0);
+    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 4), 2);
     CHECK_EQ_SZ(bsa_slab_live(&s, 4), 1);
-    CHECK_STATUS(bsa_slab_alloc(&s, 128, 0, &p, &need), BSA_OK);
-    CHECK(p == a);
+    /* Take every free slot (p is live, a and b pending): no drain yet... */
+    size_t count = bsa_slab_objects_for(4, PS);
+    static void *fill[64];
+    for (size_t i = 0; i + 3 < count; i++)
+        CHECK_STATUS(bsa_slab_alloc(&s, 128, 0, &fill[i], &need), BSA_OK);
+    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 4), 2);
+    /* ...the next allocation finds none, drains, and takes the lowest slot: a. */
+    void *q;
+    CHECK_STATUS(bsa_slab_alloc(&s, 128, 0, &q, &need), BSA_OK);
+    CHECK(q == a);
+    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, 4), 0);
+    CHECK_EQ_SZ(bsa_slab_live(&s, 4), count - 1);
+    CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
+    for (size_t i = 0; i + 3 < count; i++)
+        CHECK_STATUS(free_handled(&s, fill[i], 128, 0), BSA_OK);
     CHECK_STATUS(free_handled(&s, p, 128, 0), BSA_OK);
-    CHECK_STATUS(free_handled(&s, b, 128, 0), BSA_OK);
+    CHECK_STATUS(free_handled(&s, q, 128, 0), BSA_OK);
+    CHECK_STATUS(free_handled(&s, b, 128, 0), BSA_E_BAD_FREE); /* drained: free already */
     CHECK_EQ_SZ(bsa_slab_live(&s, 4), 0);
     CHECK_EQ_SZ(reclaim_all(&s), 1);
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
@@ -713,19 +728,20 @@ static void test_remote_and_local_mix(unsigned k) {
     CHECK_EQ_SZ(bsa_slab_live(&s, k), count - remote);
     CHECK_EQ_INT(list_of(slab), BSA__LIST_FULL); /* nothing drained yet */
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
-    /* Local frees of the even objects but slot 0; the first one drains everything. */
+    /* Local frees of the even objects but slot 0: they drain nothing. */
     for (size_t i = 2; i < count; i += 2)
         CHECK_STATUS(free_handled(&s, objs[i], size, 0), BSA_OK);
-    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, k), 0);
+    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, k), remote);
     CHECK_EQ_SZ(bsa_slab_live(&s, k), 1);
     CHECK_EQ_INT(list_of(slab), BSA__LIST_PARTIAL);
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
     CHECK_STATUS(free_handled(&s, objs[0], size, 0), BSA_OK);
-    CHECK_EQ_INT(list_of(slab), BSA__LIST_PARTIAL); /* alone there: the cached slab */
+    CHECK_EQ_INT(list_of(slab), BSA__LIST_PARTIAL); /* not empty: the remote ones wait */
     CHECK_EQ_SZ(bsa_slab_count(&s, k), 1);
     CHECK_EQ_SZ(bsa_slab_live(&s, k), 0);
 
-    /* Allocate everything again: exactly the same set of addresses, no new slab. */
+    /* Allocate everything again: the free slots, then (the drain) the remote ones:
+     * exactly the same set of addresses, no new slab. */
     size_t fed = 0;
     for (size_t i = 0; i < count; i++)
         CHECK_STATUS(alloc_fed(&s, size, 0, &again[i], &fed), BSA_OK);
@@ -738,16 +754,17 @@ static void test_remote_and_local_mix(unsigned k) {
     CHECK_EQ_INT(list_of(slab), BSA__LIST_FULL);
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
 
-    /* Remote frees of all but one, then a local free of the last one: the slab is
-     * empty after the drain, and is the cached slab (no other empty slab): it went
-     * from full to partial, alone there, and stays. */
+    /* Remote frees of all but one, then a local free of the last one: the slab goes
+     * from full to partial and waits there for a drain; reclaim drains it and gives it
+     * back. */
     for (size_t i = 1; i < count; i++)
         CHECK_STATUS(bsa_slab_remote_free(objs[i], size, 0), BSA_OK);
     CHECK_STATUS(free_handled(&s, objs[0], size, 0), BSA_OK);
     CHECK_EQ_INT(list_of(slab), BSA__LIST_PARTIAL);
     CHECK_EQ_SZ(bsa_slab_live(&s, k), 0);
-    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, k), 0);
+    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, k), count - 1);
     CHECK_EQ_SZ(reclaim_all(&s), 1);
+    CHECK_EQ_SZ(bsa_slab_remote_pending(&s, k), 0);
     CHECK_STATUS(bsa_slab_check(&s), BSA_OK);
 }
 

@@ -220,6 +220,8 @@ size_t m_slab_with_room(const model_t *m, unsigned cpu, unsigned cls);
 size_t m_slab_fully_free(const model_t *m, unsigned cpu, unsigned cls);
 /* The owner's drain: every pending slot of the class's slabs becomes free. */
 void m_slab_drain(model_t *m, unsigned cpu, unsigned cls);
+/* The drain an allocation does: only when every slab with a free slot is entirely free. */
+void m_slab_alloc_drain(model_t *m, unsigned cpu, unsigned cls);
 /* An allocation landed in `slab` at `slot` (the caller checked it was free). */
 void m_slab_take(model_t *m, int slab, uint32_t slot);
 /* Owner frees a live slot (after its drain). True: the slab must go back (removed). */

@@ -4,9 +4,10 @@
  *
  * The rules, from API.md and DESIGN sections 3-4:
  *   - a slot is free, live, or pending (remotely freed, not yet drained);
- *   - the owner drains every slab of a class with pending frees at its next alloc or
- *     free in that class, and in reclaim; a slab a drain empties is cached if nothing is
- *     cached, else stays on the partial list;
+ *   - the owner drains every slab of a class with pending frees when an allocation in
+ *     that class finds every slab with a free slot entirely free (m_slab_alloc_drain),
+ *     and in reclaim; a slab a drain empties is cached if nothing is cached, else stays
+ *     on the partial list. A local free does not drain: a pending slot is not live;
  *   - a slab a local free empties is cached if nothing is cached, else given back;
  *   - an allocation takes a partial slab first; only when the cached slab is the one
  *     slab with room does it take that one (and nothing is cached any more);
@@ -153,6 +154,11 @@ void m_slab_drain(model_t *m, unsigned cpu, unsigned cls) {
         if (s->live == 0)
             m->slabs.cached[cpu][cls] = true; /* first one emptied is cached; others stay */
     }
+}
+
+void m_slab_alloc_drain(model_t *m, unsigned cpu, unsigned cls) {
+    if (m->slabs.tally.room[cpu][cls] == m->slabs.tally.empty[cpu][cls])
+        m_slab_drain(m, cpu, cls);
 }
 
 void m_slab_take(model_t *m, int slab, uint32_t slot) {
