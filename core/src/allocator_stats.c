@@ -78,7 +78,9 @@ bsa_status_t bsa_check(const bsa_allocator_t *a) {
     slab_census_t census;
     census.a = a;
     census.slabs = 0;
-    bsa__cached_tally_t records, cached = {0, 0};
+    bsa__cached_tally_t records, cached;
+    cached.blocks = 0; /* field by field: clang -O0 makes an initializer a memset call */
+    cached.addr_sum = 0;
     uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
     bsa_status_t st = bsa__buddy_check(&a->_buddy, &records);
     if (st == BSA_OK && !bsa__buddy_visit(&a->_buddy, BSA__KIND_SLAB, census_block, &census))
