@@ -150,6 +150,15 @@ def slab_seeds():
         rec(S["FREE"], a=1),                         # local free of a pending object
         rec(S["ALLOC"], a=s_size(7)),                # drains
         rec(S["FREE_MANY"], cpu=4, a=0), rec(S["ALLOC"], a=s_size(7)), rec(S["RECLAIM"], a=0)])
+    # Drains run only when no slab with room is in use. Two full slabs X, Y; all of Y
+    # and part of X freed remotely (Y first, so X is drained first); one allocation
+    # drains both: X ends partial, Y empty, and Y must go to the empty cache (it is not
+    # alone on partial). The local frees that empty X then give X's pages back.
+    s["drain_empties_slabs"] = s_head(cpus=2) + b"".join(
+        [rec(S["ALLOC_MANY"], a=s_size(8), b=29)] +
+        [rec(S["REMOTE"], a=i) for i in range(15, 30)] +
+        [rec(S["REMOTE"], a=i) for i in range(5)] +
+        [rec(S["ALLOC"], a=s_size(8)), rec(S["FREE_MANY"], a=0), rec(S["RECLAIM"], a=0)])
     # Corrupt each checked field once ((cpu >> 2) selects it) on slabs of several
     # classes: bsa_slab_check must say CORRUPT (UNINIT for the magic), then OK again.
     s["corrupt"] = s_head(cpus=1) + b"".join(
