@@ -128,10 +128,7 @@ BSA__NOINLINE static bsa_status_t alloc_large(bsa_allocator_t *a, size_t size, s
         return BSA_E_INVALID;
     if (align < a->_buddy._page_size)
         align = a->_buddy._page_size;
-    if ((a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER &&
-        bsa__alloc_cached(a, order, align, BSA__KIND_LARGE, out))
-        return BSA_OK;
-    return bsa__locked_alloc(a, order, align, false, BSA__KIND_LARGE, out);
+    return bsa__alloc_block(a, order, align, BSA__KIND_LARGE, out);
 }
 
 bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out) {
@@ -203,12 +200,7 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
                    (order < 0 || blk.order == (unsigned)order)) {
             /* Re-validated under the lock (or by the page cache's claim): a racing double
              * free loses there. */
-            bsa_status_t st = (a->_flags & BSA_CPU_EXCLUSIVE) &&
-                                      blk.order <= BSA_PAGE_CACHE_MAX_ORDER
-                                  ? bsa__free_to_cache(a, (uintptr_t)ptr, blk.order,
-                                                       BSA__KIND_LARGE)
-                                  : bsa__locked_free(a, ptr, BSA__KIND_LARGE, blk.order);
-            if (st == BSA_OK)
+            if (bsa__free_block(a, (uintptr_t)ptr, blk.order, BSA__KIND_LARGE) == BSA_OK)
                 return BSA_OK;
         }
     }

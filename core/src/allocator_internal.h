@@ -51,9 +51,6 @@ static inline bsa_ops_t *bsa__ops(const bsa_allocator_t *a) { return (bsa_ops_t 
 static inline _Atomic int *bsa__buddy_lock(const bsa_allocator_t *a) {
     return (_Atomic int *)&a->_buddy_lock;
 }
-static inline bsa_buddy_t *bsa__buddy_of(const bsa_allocator_t *a) {
-    return (bsa_buddy_t *)&a->_buddy;
-}
 
 /* The calling CPU. An id outside the contract is folded in rather than trusted. */
 static inline bsa__cpu_t *bsa__current_cpu(const bsa_allocator_t *a) {
@@ -87,7 +84,9 @@ static inline bsa__cpu_t *bsa__cpu_of_owner(const bsa_allocator_t *a, const bsa_
 
 /* The slab header of a SLAB block, or NULL if it does not check out. Checked before
  * anything in the header is trusted further; `cpu` (or NULL): the calling CPU, whose own
- * slabs pass the owner test with one compare. */
+ * slabs pass the owner test with one compare. (bsa_check's census_block makes the same
+ * test on a header it has by address; a shared helper cost the object pair 3
+ * instructions in GCC's inlining.) */
 static inline bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a, const bsa__cpu_t *cpu,
                                                   const bsa__block_t *blk) {
     bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, blk->sec, blk->head);
@@ -132,29 +131,39 @@ static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, ui
     return true;
 }
 
-/* Exclusive mode: the calling CPU's newest cached block of `order` if it meets `align`,
- * handed out as a block of `kind` (PAGES, LARGE). */
-static inline bool bsa__alloc_cached(bsa_allocator_t *a, unsigned order, size_t align,
-                                     unsigned kind, void **out) {
-    bsa__cpu_t *cpu = bsa__current_cpu(a);
-    uintptr_t cached = bsa__page_cache_peek(&cpu->pages, order, align);
-    bsa__section_t *s;
-    if (cached == 0 || !bsa__section_of(a, cpu, cached, &s)) /* it has one: it is cached */
-        return false;
-    bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, order, kind);
-    *out = (void *)cached;
-    return true;
-}
-
-/* allocator_pages.c */
-/* Exclusive mode, order <= BSA_PAGE_CACHE_MAX_ORDER: the live block of `kind` at addr is
- * claimed for the calling CPU's page cache, or for the buddy when that is full. */
-BSA__HIDDEN bsa_status_t bsa__free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order,
-                                            unsigned kind);
-
 /* allocator.c */
 BSA__HIDDEN bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align,
                                            bool lowmem, unsigned kind, void **out);
+
+/* Whether blocks of `order` go through the calling CPU's page cache (bsa.h). */
+static inline bool bsa__page_cached(const bsa_allocator_t *a, unsigned order) {
+    return (a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER;
+}
+
+/* A block of `kind` (PAGES, LARGE; not lowmem) for a validated request: the newest
+ * cached block of the order if the page cache is in use and it meets `align`, else the
+ * buddy's. Inline: a cache hit makes no call but cpu_id. */
+static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, size_t align,
+                                            unsigned kind, void **out) {
+    if (bsa__page_cached(a, order)) {
+        bsa__cpu_t *cpu = bsa__current_cpu(a);
+        uintptr_t cached = bsa__page_cache_peek(&cpu->pages, order, align);
+        bsa__section_t *s;
+        if (cached != 0 && bsa__section_of(a, cpu, cached, &s)) { /* it has one */
+            bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, order, kind);
+            *out = (void *)cached;
+            return BSA_OK;
+        }
+    }
+    return bsa__locked_alloc(a, order, align, false, kind, out);
+}
+
+/* allocator_pages.c */
+/* Frees the live block of `kind` (PAGES, LARGE) and `order` at addr: into the calling
+ * CPU's page cache (claimed there, or for the buddy when the cache is full) or to the
+ * buddy, as bsa__page_cached says. BSA_E_BAD_FREE if it is not such a block. */
+BSA__HIDDEN bsa_status_t bsa__free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
+                                         unsigned kind);
 BSA__HIDDEN bsa_status_t bsa__locked_free(bsa_allocator_t *a, void *addr, unsigned kind,
                                           unsigned order);
 BSA__HIDDEN void bsa__note_bad(const bsa_allocator_t *a, const void *ptr);

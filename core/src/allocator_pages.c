@@ -14,10 +14,7 @@ bsa_status_t bsa_alloc_pages(bsa_allocator_t *a, size_t count, size_t align, voi
     unsigned order;
     if (BSA__UNLIKELY(out == NULL || bsa__buddy_request(&a->_buddy, count, &align, &order) != BSA_OK))
         return BSA_E_INVALID;
-    if ((a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER &&
-        bsa__alloc_cached(a, order, align, BSA__KIND_PAGES, out))
-        return BSA_OK;
-    return bsa__locked_alloc(a, order, align, false, BSA__KIND_PAGES, out);
+    return bsa__alloc_block(a, order, align, BSA__KIND_PAGES, out);
 }
 
 /* Never from the page cache: its blocks may lie above 4 GiB. */
@@ -31,9 +28,11 @@ bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t ali
     return bsa__locked_alloc(a, order, align, true, BSA__KIND_PAGES, out);
 }
 
-/* bsa__free_to_cache, inlined into bsa_free_pages. */
-static inline bsa_status_t free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order,
-                                         unsigned kind) {
+/* bsa__free_block, inlined into bsa_free_pages. */
+static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
+                                      unsigned kind) {
+    if (!bsa__page_cached(a, order))
+        return bsa__locked_free(a, (void *)addr, kind, order);
     bsa__cpu_t *cpu = bsa__current_cpu(a);
     bsa__section_t *s;
     if (!bsa__section_of(a, cpu, addr, &s) || ((addr - s->base) & (a->_buddy._page_size - 1u)) != 0 ||
@@ -45,9 +44,9 @@ static inline bsa_status_t free_to_cache(bsa_allocator_t *a, uintptr_t addr, uns
     return bsa__locked_free(a, (void *)addr, BSA__KIND_CACHED, order);
 }
 
-bsa_status_t bsa__free_to_cache(bsa_allocator_t *a, uintptr_t addr, unsigned order,
-                                unsigned kind) {
-    return free_to_cache(a, addr, order, kind);
+bsa_status_t bsa__free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
+                             unsigned kind) {
+    return free_block(a, addr, order, kind);
 }
 
 bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
@@ -55,10 +54,7 @@ bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
         return BSA_E_UNINIT;
     if (count == 0 || count > BSA_MAX_COUNT)
         return BSA_E_INVALID;
-    unsigned order = bsa__order_of(count);
-    bsa_status_t st = (a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER
-                          ? free_to_cache(a, (uintptr_t)addr, order, BSA__KIND_PAGES)
-                          : bsa__locked_free(a, addr, BSA__KIND_PAGES, order);
+    bsa_status_t st = free_block(a, (uintptr_t)addr, bsa__order_of(count), BSA__KIND_PAGES);
     if (st == BSA_E_BAD_FREE)
         bsa__note_bad(a, addr);
     return st;

@@ -23,10 +23,8 @@ static size_t live_size(const bsa_allocator_t *a, const void *ptr) {
         return 0;
     bsa__cpu_t *owner = bsa__cpu_of_owner(a, h->owner); /* checked by bsa__slab_of_block */
     uintptr_t state = bsa__cpu_lock(a, owner);
-    uintptr_t bit = (uintptr_t)1 << ((uint32_t)slot & (BSA__WORD_BITS - 1u));
-    bool pending = atomic_load_explicit(bsa__slab_pending_word(h, bsa__slot_word((uint32_t)slot)),
-                                        memory_order_relaxed) & bit;
-    bool live = !pending && !bsa__slab_slot_free(h, (uint32_t)slot);
+    bool live = !bsa__slab_slot_pending(h, (uint32_t)slot) &&
+                !bsa__slab_slot_free(h, (uint32_t)slot);
     bsa__cpu_unlock(a, owner, state);
     return live ? bsa_size_class_bytes(h->size_class) : 0;
 }

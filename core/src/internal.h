@@ -236,7 +236,9 @@ typedef struct bsa__slab_hdr {
     uint32_t free;          /* slots whose free_map bit is set                   */
     uint32_t words;         /* bitmap words                                      */
     uint32_t hint;          /* no free slot below word `hint`                    */
-    uint32_t remote;        /* maps[] index of remote_head: bsa__slab_remote_index */
+    uint32_t remote;        /* maps[] index of remote_head: bsa__slab_remote_index
+                             * (words), kept because every remote free reads it:
+                             * computing it cost 9 instructions there              */
     /* free_map[words]; then, from the first cache line after it, the remote words:
      * remote_head (stack of remotely freed objects, linked by their first word),
      * ready_next (the link on the owner's ready stack, bsa_slab_t._ready) and
