@@ -150,6 +150,12 @@ typedef struct bsa__slab_class {
     BSA__ATOMIC(size_t) _slabs;       /* on all three lists                             */
     BSA__ATOMIC(size_t) _in_use;      /* objects handed out, remote frees not yet drained */
     uint32_t _slab_pages, _first_offset, _count; /* geometry, from bsa__slab_geometry  */
+    /* The slabs whose remote-free stack a push took from empty, for the owner's drain to
+     * visit (instead of every slab of the class). Not NULL: frees wait for a drain.
+     * Other CPUs write it once per slab and drain, not per free, so it may sit with the
+     * owner's lines; here it also makes the struct 64 bytes, so finding a class is a
+     * shift. */
+    BSA__ATOMIC(struct bsa__slab_hdr *) _ready;
 } bsa__slab_class_t;
 
 typedef struct bsa_slab {
@@ -159,11 +165,6 @@ typedef struct bsa_slab {
     const bsa_ops_t *_ops;            /* report hook; NULL when standalone              */
     BSA__ATOMIC(size_t) _bad_frees;   /* refused or detected at drain, any CPU          */
     bsa__slab_class_t _cls[BSA_SIZE_CLASS_COUNT];
-    /* Per class: the slabs whose remote-free stack a push took from empty, for the
-     * owner's drain to visit (instead of every slab of the class). Not NULL: frees wait
-     * for a drain. Other CPUs write it once per slab and drain, not per free, so it may
-     * sit with the owner's lines. */
-    BSA__ATOMIC(struct bsa__slab_hdr *) _ready[BSA_SIZE_CLASS_COUNT];
     /* Per class: pushed by other CPUs, not yet drained. On cache lines of their own, so
      * that a remote free's increment does not take away the lines the owner writes. */
     BSA__ALIGN64 BSA__ATOMIC(size_t) _remote_pending[BSA_SIZE_CLASS_COUNT];

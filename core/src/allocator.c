@@ -17,6 +17,14 @@ void bsa__note_bad(const bsa_allocator_t *a, const void *ptr) {
         a->_ops.report(a->_ops.ctx, BSA_E_BAD_FREE, ptr);
 }
 
+BSA__NOINLINE size_t bsa__slab_head_below(const bsa_allocator_t *a, bsa__section_t *s,
+                                          uintptr_t addr) {
+    bsa__block_t blk;
+    if (!bsa__buddy_find_in(&a->_buddy, s, addr, &blk) || blk.kind != BSA__KIND_SLAB)
+        return SIZE_MAX;
+    return blk.head;
+}
+
 bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region, size_t len) {
     if (a == NULL || cfg == NULL || bsa_slab_pages_for(0, cfg->page_size) == 0 ||
         cfg->cpu_count == 0 || cfg->cpu_count > BSA_MAX_CPUS ||
@@ -151,7 +159,7 @@ bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out
 
 static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hdr_t *h,
                                void *ptr) {
-    if (h->owner != &cpu->slab) /* another CPU's (bsa__slab_of_block checked it is one) */
+    if (h->owner != &cpu->slab) /* another CPU's (bsa__slab_header_at checked it is one) */
         return bsa__slab_remote_push(h, ptr);
     bsa_slab_pages_t release;
     uintptr_t state = bsa__cpu_lock(a, cpu);
@@ -170,11 +178,9 @@ static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hd
  * back, large blocks, bad input); *st: the status when true. */
 static inline bool exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
                                   int size_class, bsa_status_t *st) {
-    bsa__block_t blk;
-    if (!(a->_flags & BSA_CPU_EXCLUSIVE) || !bsa__find_block(a, cpu, (uintptr_t)ptr, &blk) ||
-        blk.kind != BSA__KIND_SLAB)
+    if (!(a->_flags & BSA_CPU_EXCLUSIVE))
         return false;
-    bsa__slab_hdr_t *h = bsa__slab_of_block(a, cpu, &blk);
+    bsa__slab_hdr_t *h = bsa__slab_at(a, cpu, (uintptr_t)ptr);
     if (h == NULL || (size_class >= 0 && h->size_class != (unsigned)size_class))
         return false;
     *st = BSA_OK;
@@ -193,7 +199,7 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
     if (bsa__find_block(a, cpu, (uintptr_t)ptr, &blk)) {
         uintptr_t head = bsa__page_addr(&a->_buddy, blk.sec, blk.head);
         if (blk.kind == BSA__KIND_SLAB && order < 0) {
-            bsa__slab_hdr_t *h = bsa__slab_of_block(a, cpu, &blk);
+            bsa__slab_hdr_t *h = bsa__slab_header_at(a, cpu, head);
             if (h && (size_class < 0 || h->size_class == (unsigned)size_class))
                 return free_small(a, cpu, h, ptr);
         } else if (blk.kind == BSA__KIND_LARGE && size_class < 0 && head == (uintptr_t)ptr &&

@@ -82,16 +82,16 @@ static inline bsa__cpu_t *bsa__cpu_of_owner(const bsa_allocator_t *a, const bsa_
     return &a->_cpus[off / sizeof(bsa__cpu_t)];
 }
 
-/* The slab header of a SLAB block, or NULL if it does not check out. Checked before
- * anything in the header is trusted further; `cpu` (or NULL): the calling CPU, whose own
- * slabs pass the owner test with one compare. (bsa_check's census_block makes the same
- * test on a header it has by address; a shared helper cost the object pair 3
+/* The slab header at `head`, the first page of a SLAB block, or NULL if it does not
+ * check out. Checked before anything in the header is trusted further; the calling CPU's
+ * own slabs pass the owner test with one compare. (bsa_check's census_block makes the
+ * same test on a header it has by address; a shared helper cost the object pair 3
  * instructions in GCC's inlining.) */
-static inline bsa__slab_hdr_t *bsa__slab_of_block(const bsa_allocator_t *a, const bsa__cpu_t *cpu,
-                                                  const bsa__block_t *blk) {
-    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)bsa__page_addr(&a->_buddy, blk->sec, blk->head);
+static inline bsa__slab_hdr_t *bsa__slab_header_at(const bsa_allocator_t *a,
+                                                   const bsa__cpu_t *cpu, uintptr_t head) {
+    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)head;
     if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
-        ((cpu == NULL || h->owner != &cpu->slab) && bsa__cpu_of_owner(a, h->owner) == NULL))
+        (h->owner != &cpu->slab && bsa__cpu_of_owner(a, h->owner) == NULL))
         return NULL;
     return h;
 }
@@ -131,6 +131,28 @@ static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, ui
     return true;
 }
 
+/* allocator.c: the head page idx of the SLAB block holding `addr` in `s`, searched down
+ * from a page with no record (a later page of a slab); SIZE_MAX if that is no slab. Out
+ * of line: its block struct would cost bsa__slab_at's callers a stack frame. */
+BSA__HIDDEN size_t bsa__slab_head_below(const bsa_allocator_t *a, bsa__section_t *s,
+                                        uintptr_t addr);
+
+/* The checked header of the slab holding `addr`, or NULL: not in a slab, which the full
+ * path decides. For the common frees: bsa__find_block without a block struct in memory
+ * on the way (one-page slabs, and the first page of larger ones). */
+static inline bsa__slab_hdr_t *bsa__slab_at(const bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                            uintptr_t addr) {
+    bsa__section_t *s;
+    if (!bsa__section_of(a, cpu, addr, &s))
+        return NULL;
+    size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
+    uint32_t kind = bsa__info_kind(bsa__rec_info(s, idx));
+    if (BSA__UNLIKELY(kind != BSA__KIND_SLAB) &&
+        (kind != BSA__KIND_NONE || (idx = bsa__slab_head_below(a, s, addr)) == SIZE_MAX))
+        return NULL;
+    return bsa__slab_header_at(a, cpu, bsa__page_addr(&a->_buddy, s, idx));
+}
+
 /* allocator.c */
 BSA__HIDDEN bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align,
                                            bool lowmem, unsigned kind, void **out);
@@ -147,10 +169,12 @@ static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, 
                                             unsigned kind, void **out) {
     if (bsa__page_cached(a, order)) {
         bsa__cpu_t *cpu = bsa__current_cpu(a);
-        uintptr_t cached = bsa__page_cache_peek(&cpu->pages, order, align);
+        uint32_t n;
+        uintptr_t cached;
         bsa__section_t *s;
-        if (cached != 0 && bsa__section_of(a, cpu, cached, &s)) { /* it has one */
-            bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, order, kind);
+        if (bsa__page_cache_peek(&cpu->pages, order, align, &cached, &n) &&
+            bsa__section_of(a, cpu, cached, &s)) { /* it has one */
+            bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, cached, n, order, kind);
             *out = (void *)cached;
             return BSA_OK;
         }

@@ -17,11 +17,12 @@ static size_t live_size(const bsa_allocator_t *a, const void *ptr) {
                    : 0;
     if (blk.kind != BSA__KIND_SLAB)
         return 0;
-    bsa__slab_hdr_t *h = bsa__slab_of_block(a, NULL, &blk);
+    bsa__slab_hdr_t *h = bsa__slab_header_at(a, bsa__current_cpu(a),
+                                             bsa__page_addr(&a->_buddy, blk.sec, blk.head));
     long slot = h ? bsa__slab_slot(h, ptr) : -1;
     if (slot < 0)
         return 0;
-    bsa__cpu_t *owner = bsa__cpu_of_owner(a, h->owner); /* checked by bsa__slab_of_block */
+    bsa__cpu_t *owner = bsa__cpu_of_owner(a, h->owner); /* checked by bsa__slab_header_at */
     uintptr_t state = bsa__cpu_lock(a, owner);
     bool live = !bsa__slab_slot_pending(h, (uint32_t)slot) &&
                 !bsa__slab_slot_free(h, (uint32_t)slot);

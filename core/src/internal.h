@@ -211,8 +211,8 @@ static inline bsa_status_t bsa__buddy_request(const bsa_buddy_t *b, size_t count
     if (count == 0 || count > BSA_MAX_COUNT)
         return BSA_E_INVALID;
     if (*align == 0)
-        *align = b->_page_size;
-    if (!bsa__is_pow2(*align) || *align < b->_page_size)
+        *align = b->_page_size; /* a power of two: no need to test it */
+    else if (!bsa__is_pow2(*align) || *align < b->_page_size)
         return BSA_E_INVALID;
     *order = bsa__order_of(count);
     return BSA_OK;
@@ -239,6 +239,9 @@ typedef struct bsa__slab_hdr {
     uint32_t remote;        /* maps[] index of remote_head: bsa__slab_remote_index
                              * (words), kept because every remote free reads it:
                              * computing it cost 9 instructions there              */
+    uint32_t first_offset;  /* of slot 0 from the header: the class's, copied here so
+                             * that a free (local or remote) finds the slot from this
+                             * line alone                                            */
     /* free_map[words]; then, from the first cache line after it, the remote words:
      * remote_head (stack of remotely freed objects, linked by their first word),
      * ready_next (the link on the owner's ready stack, bsa_slab_t._ready) and
@@ -328,6 +331,10 @@ typedef struct bsa__cpu {
 /* Every call finds its CPU as cpus + id: a power-of-two size makes that one shift (960
  * bytes took four instructions, twice per object pair). Also keeps CPUs off each other's
  * cache lines. */
+/* Every slab call finds its class as _cls + class: 64 bytes make that a shift on 64-bit
+ * targets (56 took three instructions, several times per object pair). */
+_Static_assert(sizeof(void *) != 8 || sizeof(bsa__slab_class_t) == 64,
+               "bsa__slab_class_t: keep it 64 bytes on 64-bit targets");
 _Static_assert((sizeof(bsa__cpu_t) & (sizeof(bsa__cpu_t) - 1u)) == 0,
                "bsa__cpu_t: keep its size a power of two");
 

@@ -29,24 +29,26 @@ static inline void bsa__page_cache_set_count(bsa__page_cache_t *c, unsigned orde
     atomic_store_explicit(&c->count[order], n, memory_order_relaxed);
 }
 
-/* The newest cached block of `order` if it meets `align`, else 0 (the caller goes to
- * the buddy). */
-static inline uintptr_t bsa__page_cache_peek(const bsa__page_cache_t *c, unsigned order,
-                                             size_t align) {
-    uint32_t n = bsa__page_cache_count(c, order);
-    if (n == 0 || (c->block[order][n - 1u] & (align - 1u)) != 0)
-        return 0;
-    return c->block[order][n - 1u];
+/* The newest cached block of `order` into *addr if it meets `align` (false: the caller
+ * goes to the buddy); *n: the blocks cached, for bsa__page_cache_pop. */
+static inline bool bsa__page_cache_peek(const bsa__page_cache_t *c, unsigned order,
+                                        size_t align, uintptr_t *addr, uint32_t *n) {
+    *n = bsa__page_cache_count(c, order);
+    if (*n == 0)
+        return false;
+    *addr = c->block[order][*n - 1u];
+    return (*addr & (align - 1u)) == 0;
 }
 
-/* Hands out the block bsa__page_cache_peek named as a block of `kind` (PAGES, LARGE);
- * `s`: its section. */
+/* Hands out the block at `addr` that bsa__page_cache_peek named, with the count it gave,
+ * as a block of `kind` (PAGES, LARGE); `s`: its section. The peek's values, not reloads:
+ * the record store is atomic, and the compiler would reload both across it. */
 static inline void bsa__page_cache_pop(const bsa_buddy_t *b, bsa__page_cache_t *c,
-                                       bsa__section_t *s, unsigned order, unsigned kind) {
-    uint32_t n = bsa__page_cache_count(c, order) - 1u;
-    uintptr_t addr = c->block[order][n];
-    bsa__rec_set(s, (size_t)((addr - s->base) >> b->_page_shift), kind, order);
-    bsa__page_cache_set_count(c, order, n);
+                                       bsa__section_t *s, uintptr_t addr, uint32_t n,
+                                       unsigned order, unsigned kind) {
+    size_t idx = (size_t)((addr - s->base) >> b->_page_shift); /* before either store */
+    bsa__page_cache_set_count(c, order, n - 1u);
+    bsa__rec_set(s, idx, kind, order);
 }
 
 /* Makes the block at page idx of `s` the caller's if it is a live block of `kind` and

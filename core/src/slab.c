@@ -30,7 +30,7 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
         atomic_init(&c->_slabs, 0);
         atomic_init(&c->_in_use, 0);
         atomic_init(&s->_remote_pending[k], 0);
-        atomic_init(&s->_ready[k], NULL);
+        atomic_init(&s->_cls[k]._ready, NULL);
         c->_slab_pages = g.pages;
         c->_first_offset = g.first_offset;
         c->_count = g.count;
@@ -85,6 +85,7 @@ void bsa__slab_add(bsa_slab_t *s, unsigned cls, void *base) {
     h->owner = s;
     h->size_class = (uint16_t)cls;
     h->count = c->_count;
+    h->first_offset = c->_first_offset;
     h->free = c->_count;
     h->words = (c->_count + (uint32_t)BSA__WORD_BITS - 1u) >> BSA__WORD_SHIFT;
     h->hint = 0;

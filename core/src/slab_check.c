@@ -26,7 +26,7 @@ static bool check_bitmap(const bsa__slab_hdr_t *h) {
 static bool check_header(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigned cls,
                          const bsa__slab_hdr_t *h, unsigned list) {
     if (h->cookie != bsa__slab_cookie(h) || h->owner != s || h->size_class != cls ||
-        h->list != list || h->count != c->_count ||
+        h->list != list || h->count != c->_count || h->first_offset != c->_first_offset ||
         h->words != (c->_count + (uint32_t)BSA__WORD_BITS - 1u) >> BSA__WORD_SHIFT ||
         h->remote != bsa__slab_remote_index(h->words) ||
         h->free > h->count ||
@@ -62,7 +62,7 @@ static bool on_list(const bsa__slab_hdr_t *list, const bsa__slab_hdr_t *h, size_
  * converse: a push may be between its two CAS right now. */
 static bool check_ready(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigned cls) {
     size_t limit = bsa__count(&c->_slabs), n = 0;
-    bsa__slab_hdr_t *h = atomic_load_explicit((_Atomic(bsa__slab_hdr_t *) *)&s->_ready[cls],
+    bsa__slab_hdr_t *h = atomic_load_explicit((_Atomic(bsa__slab_hdr_t *) *)&s->_cls[cls]._ready,
                                               memory_order_acquire);
     for (; h != NULL; h = (bsa__slab_hdr_t *)atomic_load_explicit(bsa__slab_ready_next(h),
                                                                   memory_order_relaxed)) {

@@ -23,7 +23,7 @@ static inline size_t bsa__slab_pending(const bsa_slab_t *s, unsigned cls) {
  * Read rather than the pending count, whose line takes a write on every remote free.
  * Relaxed: a push the owner misses now is seen by a later call. */
 static inline bool bsa__slab_drain_due(const bsa_slab_t *s, unsigned cls) {
-    return atomic_load_explicit((_Atomic(bsa__slab_hdr_t *) *)&s->_ready[cls],
+    return atomic_load_explicit((_Atomic(bsa__slab_hdr_t *) *)&s->_cls[cls]._ready,
                                 memory_order_relaxed) != NULL;
 }
 
@@ -35,19 +35,14 @@ static inline size_t bsa__slab_live_in(const bsa_slab_t *s, unsigned size_class)
     return used > pending ? used - pending : 0;
 }
 
-/* Slot index of `ptr` in `h` (of class `c`), or -1 if it is not an object start. */
-static inline long bsa__slab_slot_in(const bsa__slab_class_t *c, const bsa__slab_hdr_t *h,
-                                     const void *ptr) {
-    uintptr_t off = (uintptr_t)ptr - (uintptr_t)h - c->_first_offset;
-    if ((uintptr_t)ptr < (uintptr_t)h + c->_first_offset ||
-        (off & ((8u << h->size_class) - 1u)) != 0)
+/* Slot index of `ptr` in `h`, or -1 if it is not an object start. A pointer below slot 0
+ * wraps `off` to a slot far beyond `count`: one compare covers both ends. */
+static inline long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
+    uintptr_t off = (uintptr_t)ptr - ((uintptr_t)h + h->first_offset);
+    if ((off & ((8u << h->size_class) - 1u)) != 0)
         return -1;
     uintptr_t slot = off >> (h->size_class + 3u);
     return slot < h->count ? (long)slot : -1;
-}
-
-static inline long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
-    return bsa__slab_slot_in(&h->owner->_cls[h->size_class], h, ptr);
 }
 
 /* The slot's pending bit: freed by another CPU (on the slab's stack, or being pushed). */
@@ -114,7 +109,7 @@ static inline bool bsa__slab_alloc_fast(bsa_slab_t *s, unsigned cls, void **out)
  * is as the class's cached slab (bsa__lone_cached). */
 static inline bool bsa__slab_free_fast(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr) {
     bsa__slab_class_t *c = &s->_cls[h->size_class];
-    long slot = bsa__slab_slot_in(c, h, ptr);
+    long slot = bsa__slab_slot(h, ptr);
     if (BSA__UNLIKELY(slot < 0 || bsa__slab_slot_free(h, (uint32_t)slot) ||
                       bsa__slab_slot_pending(h, (uint32_t)slot) ||
                       (h->free + 1u == h->count && !bsa__lone_cached(c, h))))

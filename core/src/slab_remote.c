@@ -62,7 +62,7 @@ bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr) {
                                                     memory_order_acq_rel,
                                                     memory_order_relaxed));
     if (head == 0) { /* the slab had nothing waiting: it goes on its owner's ready stack */
-        _Atomic(bsa__slab_hdr_t *) *ready = &owner->_ready[h->size_class];
+        _Atomic(bsa__slab_hdr_t *) *ready = &owner->_cls[h->size_class]._ready;
         bsa__slab_hdr_t *top = atomic_load_explicit(ready, memory_order_relaxed);
         do {
             atomic_store_explicit(bsa__slab_ready_next(h), (uintptr_t)top, memory_order_relaxed);
@@ -110,7 +110,7 @@ void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls) {
     if (!bsa__slab_drain_due(s, cls))
         return;
     /* Acquire: pairs with the pushers' release CAS; each slab's ready_next is visible. */
-    bsa__slab_hdr_t *h = atomic_exchange_explicit(&s->_ready[cls], NULL, memory_order_acquire);
+    bsa__slab_hdr_t *h = atomic_exchange_explicit(&s->_cls[cls]._ready, NULL, memory_order_acquire);
     size_t limit = bsa__count(&s->_cls[cls]._slabs);
     for (size_t n = 0; h != NULL && n < limit; n++) {
         /* Read before drain_slab: once its exchange empties the stack, a push may link
