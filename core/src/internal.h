@@ -295,8 +295,11 @@ BSA__HIDDEN void bsa__slab_add(bsa_slab_t *s, unsigned cls, void *base);
 BSA__HIDDEN bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out);
 BSA__HIDDEN bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
                                            bsa_slab_pages_t *release);
-BSA__HIDDEN bsa_status_t bsa__slab_put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
-                                            bsa_slab_pages_t *release);
+/* A slab that bsa__slab_put just emptied, moved where it belongs: cached, or handed back
+ * (BSA_RELEASE_PAGES with *release filled). `release` NULL: the caller cannot give pages
+ * back now (a drain); the slab is kept on the empty or partial list. */
+BSA__HIDDEN bsa_status_t bsa__slab_settle_empty(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+                                                bsa_slab_pages_t *release);
 /* Standalone lookup: the live slab of `s` and class `cls` that `ptr` falls in, by
  * alignment, or NULL. Reads the slab-aligned word below `ptr`: it must be readable. */
 BSA__HIDDEN bsa__slab_hdr_t *bsa__slab_header_of(const bsa_slab_t *s, unsigned cls,

@@ -136,13 +136,8 @@ static bsa_status_t slab_emptied(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
     return BSA_RELEASE_PAGES;
 }
 
-/* Returns a freed slot to its slab and moves the slab between lists. `release` NULL:
- * the caller cannot give pages back now (a drain). */
-bsa_status_t bsa__slab_put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
-                                bsa_slab_pages_t *release) {
-    bsa__slab_class_t *c = &s->_cls[h->size_class];
-    if (!bsa__slab_put(c, h, slot))
-        return BSA_OK;
+bsa_status_t bsa__slab_settle_empty(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+                                    bsa_slab_pages_t *release) {
     if (release)
         return slab_emptied(c, h, release);
     /* A drain cannot hand pages back: cache the slab, or keep it on partial where the
@@ -152,6 +147,15 @@ bsa_status_t bsa__slab_put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot
     bool cached = c->_empty != NULL || bsa__lone_and_empty(c->_partial);
     bsa__list_move(c, h, cached ? BSA__LIST_PARTIAL : BSA__LIST_EMPTY);
     return BSA_OK;
+}
+
+/* Returns a freed slot to its slab and moves the slab between lists. */
+static bsa_status_t put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
+                             bsa_slab_pages_t *release) {
+    bsa__slab_class_t *c = &s->_cls[h->size_class];
+    if (!bsa__slab_put(c, h, slot))
+        return BSA_OK;
+    return bsa__slab_settle_empty(c, h, release);
 }
 
 bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
@@ -167,7 +171,7 @@ bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
         bsa__slab_note_bad(s, ptr);
         return BSA_E_BAD_FREE;
     }
-    return bsa__slab_put_slot(s, h, (uint32_t)slot, release);
+    return put_slot(s, h, (uint32_t)slot, release);
 }
 
 /* The slab of `ptr` for a class, found by alignment and verified by its header. */

@@ -78,7 +78,7 @@ static inline void *bsa__slab_take(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uns
 }
 
 /* Sets a live slot's bit back; a full slab becomes partial. True when that emptied the
- * slab: the caller decides where it goes (bsa__slab_put_slot). */
+ * slab: the caller decides where it goes (bsa__slab_settle_empty). */
 static inline bool bsa__slab_put(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint32_t slot) {
     _Atomic uintptr_t *word = &h->maps[bsa__slot_word(slot)];
     uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);

@@ -73,13 +73,28 @@ bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr) {
     return BSA_OK;
 }
 
-/* Owner only. Returns slots of every remotely freed object of `h` to its bitmap. */
+/* Clears the pending bits `bits` of word `w`, whose slots the drain has set free. Only
+ * then may those slots be claimed again: a remote free racing with the drain sees either
+ * the pending bit or the free bit, never neither. Release: the drain's reads of their
+ * links and its bitmap stores happen before a later pusher's acquire fetch_or and its
+ * link write. */
+static void clear_pending(bsa__slab_hdr_t *h, uint32_t w, uintptr_t bits) {
+    if (bits != 0)
+        atomic_fetch_and_explicit(bsa__slab_pending_word(h, w), ~bits, memory_order_release);
+}
+
+/* Owner only. Returns slots of every remotely freed object of `h` to its bitmap. The
+ * pending bits are cleared a word at a time, after the slots of that word: a stack
+ * pushed by a consumer freeing in order holds runs of one word. */
 static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
+    bsa__slab_class_t *c = &s->_cls[h->size_class];
     /* Acquire: pairs with the pushers' release CAS (links and counter visible). Release:
      * our read of ready_next (the caller's) happens before the next push that finds the
      * stack empty and links the slab onto the ready stack again. */
     uintptr_t top = atomic_exchange_explicit(bsa__slab_remote_head(h), 0, memory_order_acq_rel);
     size_t taken = 0;
+    uint32_t word = 0;
+    uintptr_t bits = 0; /* drained slots of `word` whose pending bits are still set */
     while (top != 0 && taken < h->count) {
         void *obj = (void *)top;
         top = *(uintptr_t *)obj; /* read the link before the slot can be pushed again */
@@ -89,17 +104,18 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
             bsa__slab_note_bad(s, obj); /* cannot happen unless memory was corrupted */
             continue;
         }
+        if (bsa__slot_word((uint32_t)slot) != word) {
+            clear_pending(h, word, bits);
+            word = bsa__slot_word((uint32_t)slot);
+            bits = 0;
+        }
+        bits |= bsa__slot_bit((uint32_t)slot);
         if (bsa__slab_slot_free(h, (uint32_t)slot))
-            bsa__slab_note_bad(s, obj); /* ditto; still clear its pending bit below */
-        else
-            (void)bsa__slab_put_slot(s, h, (uint32_t)slot, NULL);
-        /* Only now, with the free bit set, may the slot be claimed again: a remote free
-         * racing with this drain sees either the pending bit or the free bit, never
-         * neither. Release: our read of the link and our bitmap store above happen
-         * before a later pusher's acquire fetch_or and its link write. */
-        atomic_fetch_and_explicit(bsa__slab_pending_word(h, bsa__slot_word((uint32_t)slot)),
-                                  ~bsa__slot_bit((uint32_t)slot), memory_order_release);
+            bsa__slab_note_bad(s, obj); /* ditto; still clear its pending bit */
+        else if (bsa__slab_put(c, h, (uint32_t)slot))
+            (void)bsa__slab_settle_empty(c, h, NULL);
     }
+    clear_pending(h, word, bits);
     if (top != 0)
         bsa__slab_note_bad(s, (void *)top); /* longer than the slab: a corrupted link */
     atomic_fetch_sub_explicit(&s->_remote_pending[h->size_class], taken,
