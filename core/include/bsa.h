@@ -165,6 +165,12 @@ typedef struct bsa_slab {
     const bsa_ops_t *_ops;            /* report hook; NULL when standalone              */
     BSA__ATOMIC(size_t) _bad_frees;   /* refused or detected at drain, any CPU          */
     bsa__slab_class_t _cls[BSA_SIZE_CLASS_COUNT];
+    /* A live slab of this allocator and its size in bytes (NULL and 0: none): the slab of
+     * the last free the global allocator had to look up in exclusive mode. Its next frees
+     * test it first and skip the section, page record and header checks while they stay
+     * in that slab. Cleared when the slab is handed back (owner only). */
+    struct bsa__slab_hdr *_hint;
+    size_t _hint_bytes;
     /* Per class: pushed by other CPUs, not yet drained. On cache lines of their own, so
      * that a remote free's increment does not take away the lines the owner writes. */
     BSA__ALIGN64 BSA__ATOMIC(size_t) _remote_pending[BSA_SIZE_CLASS_COUNT];

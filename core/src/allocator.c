@@ -180,8 +180,19 @@ static inline bool exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr
                                   int size_class, bsa_status_t *st) {
     if (!(a->_flags & BSA_CPU_EXCLUSIVE))
         return false;
-    bsa__slab_hdr_t *h = bsa__slab_at(a, cpu, (uintptr_t)ptr);
-    if (h == NULL || (size_class >= 0 && h->size_class != (unsigned)size_class))
+    bsa_slab_t *own = &cpu->slab;
+    bsa__slab_hdr_t *h = own->_hint; /* a live slab of ours: no lookup, no header check */
+    if (BSA__UNLIKELY((uintptr_t)ptr - (uintptr_t)h >= own->_hint_bytes)) {
+        h = bsa__slab_at(a, cpu, (uintptr_t)ptr);
+        if (h == NULL)
+            return false;
+        if (h->owner == own) {
+            own->_hint = h;
+            own->_hint_bytes = (size_t)own->_cls[h->size_class]._slab_pages
+                               << a->_buddy._page_shift;
+        }
+    }
+    if (size_class >= 0 && h->size_class != (unsigned)size_class)
         return false;
     *st = BSA_OK;
     if (h->owner != &cpu->slab) {

@@ -298,7 +298,7 @@ BSA__HIDDEN bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, vo
 /* A slab that bsa__slab_put just emptied, moved where it belongs: cached, or handed back
  * (BSA_RELEASE_PAGES with *release filled). `release` NULL: the caller cannot give pages
  * back now (a drain); the slab is kept on the empty or partial list. */
-BSA__HIDDEN bsa_status_t bsa__slab_settle_empty(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+BSA__HIDDEN bsa_status_t bsa__slab_settle_empty(bsa_slab_t *s, bsa__slab_hdr_t *h,
                                                 bsa_slab_pages_t *release);
 /* Standalone lookup: the live slab of `s` and class `cls` that `ptr` falls in, by
  * alignment, or NULL. Reads the slab-aligned word below `ptr`: it must be readable. */

@@ -22,6 +22,8 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
     s->_cpu = cpu;
     s->_page_size = page_size;
     s->_ops = NULL;
+    s->_hint = NULL;
+    s->_hint_bytes = 0;
     atomic_init(&s->_bad_frees, 0);
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
         bsa__slab_class_t *c = &s->_cls[k];
@@ -117,9 +119,25 @@ bsa_status_t bsa_slab_add_slab(bsa_slab_t *s, unsigned size_class, void *base, s
     return BSA_OK;
 }
 
+/* Takes a fully free slab off its list to hand it back: *release filled. */
+static bsa_status_t retire(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+                           bsa_slab_pages_t *release) {
+    bsa__list_unlink(c, h);
+    bsa__count_add(&c->_slabs, (size_t)-1);
+    h->cookie = 0; /* a stale header must never pass for a live one */
+    if (s->_hint == h) {
+        s->_hint = NULL;
+        s->_hint_bytes = 0;
+    }
+    release->size_class = h->size_class;
+    release->base = h;
+    release->pages = c->_slab_pages;
+    return BSA_RELEASE_PAGES;
+}
+
 /* A slab just became fully free: cache it, or hand it back when one is cached. Alone
  * on the partial list it is cached where it is (bsa__lone_cached). */
-static bsa_status_t slab_emptied(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+static bsa_status_t slab_emptied(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_hdr_t *h,
                                  bsa_slab_pages_t *release) {
     if (bsa__lone_cached(c, h))
         return BSA_OK;
@@ -127,19 +145,14 @@ static bsa_status_t slab_emptied(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
         bsa__list_move(c, h, BSA__LIST_EMPTY);
         return BSA_OK;
     }
-    bsa__list_unlink(c, h);
-    bsa__count_add(&c->_slabs, (size_t)-1);
-    h->cookie = 0; /* a stale header must never pass for a live one */
-    release->size_class = h->size_class;
-    release->base = h;
-    release->pages = c->_slab_pages;
-    return BSA_RELEASE_PAGES;
+    return retire(s, c, h, release);
 }
 
-bsa_status_t bsa__slab_settle_empty(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+bsa_status_t bsa__slab_settle_empty(bsa_slab_t *s, bsa__slab_hdr_t *h,
                                     bsa_slab_pages_t *release) {
+    bsa__slab_class_t *c = &s->_cls[h->size_class];
     if (release)
-        return slab_emptied(c, h, release);
+        return slab_emptied(s, c, h, release);
     /* A drain cannot hand pages back: cache the slab, or keep it on partial where the
      * next allocation uses it and bsa_slab_reclaim finds it. */
     if (bsa__lone_cached(c, h))
@@ -155,7 +168,7 @@ static bsa_status_t put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
     bsa__slab_class_t *c = &s->_cls[h->size_class];
     if (!bsa__slab_put(c, h, slot))
         return BSA_OK;
-    return bsa__slab_settle_empty(c, h, release);
+    return bsa__slab_settle_empty(s, h, release);
 }
 
 bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
@@ -216,15 +229,8 @@ bsa_status_t bsa_slab_reclaim(bsa_slab_t *s, bsa_slab_pages_t *release) {
         bsa__slab_class_t *c = &s->_cls[k];
         bsa__slab_drain_class(s, k);
         bsa__slab_hdr_t *h = find_empty(c);
-        if (h) {
-            bsa__list_unlink(c, h);
-            bsa__count_add(&c->_slabs, (size_t)-1);
-            h->cookie = 0;
-            release->size_class = k;
-            release->base = h;
-            release->pages = c->_slab_pages;
-            return BSA_RELEASE_PAGES;
-        }
+        if (h)
+            return retire(s, c, h, release);
     }
     return BSA_OK;
 }

@@ -74,9 +74,26 @@ static bool check_ready(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigne
     return true;
 }
 
+/* The free hint is none, or one of the allocator's live slabs with its size. */
+static bool check_hint(const bsa_slab_t *s) {
+    const bsa__slab_hdr_t *h = s->_hint;
+    if (h == NULL)
+        return s->_hint_bytes == 0;
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
+        const bsa__slab_class_t *c = &s->_cls[k];
+        size_t limit = bsa__count(&c->_slabs);
+        if (on_list(c->_partial, h, limit) || on_list(c->_full, h, limit) ||
+            on_list(c->_empty, h, limit))
+            return s->_hint_bytes == (size_t)c->_slab_pages * s->_page_size;
+    }
+    return false;
+}
+
 bsa_status_t bsa_slab_check(const bsa_slab_t *s) {
     if (s == NULL || s->_magic != BSA__SLAB_MAGIC)
         return BSA_E_UNINIT;
+    if (!check_hint(s))
+        return BSA_E_CORRUPT;
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
         const bsa__slab_class_t *c = &s->_cls[k];
         bsa__slab_geo_t g;

@@ -113,7 +113,7 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
         if (bsa__slab_slot_free(h, (uint32_t)slot))
             bsa__slab_note_bad(s, obj); /* ditto; still clear its pending bit */
         else if (bsa__slab_put(c, h, (uint32_t)slot))
-            (void)bsa__slab_settle_empty(c, h, NULL);
+            (void)bsa__slab_settle_empty(s, h, NULL);
     }
     clear_pending(h, word, bits);
     if (top != 0)

@@ -140,6 +140,46 @@ static void test_remote_free_drain(void) {
     reclaim_everywhere_exact();
 }
 
+/* ---- a slab handed back is no longer where frees look ----------------------------- */
+
+/* Exclusive mode's frees test the slab of the last looked-up free first (bsa_slab_t
+ * _hint), without the page record or header checks. Once that slab goes back to the
+ * buddy and its page is someone's page block, a free into it must be refused, even
+ * when the new owner has written bytes that look like the old header. */
+static void test_free_hint_retired(void) {
+    void *x, *y;
+    cur_cpu = 0;
+    CHECK_STATUS(bsa_alloc(&A, 64, 0, &x), BSA_OK);
+    CHECK_STATUS(bsa_alloc(&A, 64, 0, &y), BSA_OK);
+    unsigned char *slab = (unsigned char *)((uintptr_t)x & ~(PS - 1u));
+    CHECK(slab == (unsigned char *)((uintptr_t)y & ~(PS - 1u))); /* one-page slabs */
+    size_t header = bsa_slab_first_offset_for(3, PS);
+    unsigned char snapshot[PS];
+    memcpy(snapshot, slab, header); /* the header with x and y live */
+    CHECK_STATUS(bsa_free(&A, y), BSA_OK);
+    CHECK_STATUS(bsa_free(&A, x), BSA_OK); /* x's slab is the hint now */
+    CHECK_STATUS(bsa_reclaim(&A), BSA_OK); /* and goes back: it was empty */
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+
+    /* Take pages until the slab's page comes back as a page block. */
+    static void *taken[HEAP_BYTES / PS];
+    size_t n = 0;
+    void *p = NULL;
+    while (p != slab && bsa_alloc_pages(&A, 1, 0, &p) == BSA_OK)
+        taken[n++] = p;
+    CHECK(p == slab);
+    memcpy(slab, snapshot, header); /* the page's owner writes what it likes */
+    uint64_t bad = stats().bad_frees;
+    CHECK_STATUS(bsa_free(&A, x), BSA_E_BAD_FREE);
+    CHECK_EQ_INT(stats().bad_frees, bad + 1);
+    CHECK(memcmp(slab, snapshot, header) == 0); /* untouched */
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    while (n > 0)
+        CHECK_STATUS(bsa_free_pages(&A, taken[--n], 1), BSA_OK);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    reclaim_everywhere_exact();
+}
+
 /* ---- the heap full of 2048-byte objects ------------------------------------------- */
 
 static void *objs[MAX_OBJS];
@@ -372,6 +412,7 @@ static void run_all(unsigned flags, test_rng_t *rng) {
     free_all_spread(rng);
     test_random_mix(rng);
     CHECK_EQ_INT(stats().bad_frees, 0);
+    test_free_hint_retired(); /* last: its bad free counts */
     test_region_free(heap, HEAP_BYTES);
 }
 
