@@ -61,20 +61,26 @@ static inline bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot) 
 
 /* The lowest free slot of a partial slab, handed out: the slab moves to full when that
  * was its last. free_map is written only by the owner, so a relaxed load + store (no
- * read-modify-write) is enough. */
+ * read-modify-write) is enough. Every field is read before the first store: the stores
+ * are atomic, and the compiler would reload what it read after them. */
 static inline void *bsa__slab_take(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned cls) {
     uint32_t w = h->hint;
-    uintptr_t v;
-    while ((v = atomic_load_explicit(&h->maps[w], memory_order_relaxed)) == 0)
-        w++; /* no free slot below the hint, and one at least at or above it */
+    uint32_t free = h->free - 1u;
+    char *first = (char *)h + h->first_offset;
+    uintptr_t v = atomic_load_explicit(&h->maps[w], memory_order_relaxed);
+    if (BSA__UNLIKELY(v == 0)) {
+        do /* no free slot below the hint, and one at least at or above it */
+            v = atomic_load_explicit(&h->maps[++w], memory_order_relaxed);
+        while (v == 0);
+        h->hint = w;
+    }
     atomic_store_explicit(&h->maps[w], v & (v - 1u), memory_order_relaxed);
-    h->hint = w;
-    h->free--;
+    h->free = free;
     bsa__count_add(&c->_in_use, 1);
-    if (h->free == 0)
+    if (free == 0)
         bsa__list_move(c, h, BSA__LIST_FULL);
     uint32_t slot = (w << BSA__WORD_SHIFT) + bsa__ctz(v);
-    return (char *)h + c->_first_offset + ((size_t)slot << (cls + 3u));
+    return first + ((size_t)slot << (cls + 3u));
 }
 
 /* Sets a live slot's bit back; a full slab becomes partial. True when that emptied the
