@@ -17,14 +17,6 @@ void bsa__note_bad(const bsa_allocator_t *a, const void *ptr) {
         a->_ops.report(a->_ops.ctx, BSA_E_BAD_FREE, ptr);
 }
 
-BSA__NOINLINE size_t bsa__slab_head_below(const bsa_allocator_t *a, bsa__section_t *s,
-                                          uintptr_t addr) {
-    bsa__block_t blk;
-    if (!bsa__buddy_find_in(&a->_buddy, s, addr, &blk) || blk.kind != BSA__KIND_SLAB)
-        return SIZE_MAX;
-    return blk.head;
-}
-
 bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region, size_t len) {
     if (a == NULL || cfg == NULL || bsa_slab_pages_for(0, cfg->page_size) == 0 ||
         cfg->cpu_count == 0 || cfg->cpu_count > BSA_MAX_CPUS ||

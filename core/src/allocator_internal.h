@@ -131,11 +131,26 @@ static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, ui
     return true;
 }
 
-/* allocator.c: the head page idx of the SLAB block holding `addr` in `s`, searched down
- * from a page with no record (a later page of a slab); SIZE_MAX if that is no slab. Out
- * of line: its block struct would cost bsa__slab_at's callers a stack frame. */
-BSA__HIDDEN size_t bsa__slab_head_below(const bsa_allocator_t *a, bsa__section_t *s,
-                                        uintptr_t addr);
+/* The head page of the slab that page `idx` of `s` (a page with no record) is a later
+ * page of; SIZE_MAX if it is in no slab. A block's head is its page idx with the low
+ * bits cleared, so the candidates are idx with its lowest set bits cleared one at a
+ * time; the first one with a record decides. Bounded by the largest slab (class 8's):
+ * at most log2 of its pages probes, all inline. */
+static inline size_t bsa__slab_head_of_tail(const bsa__cpu_t *cpu, const bsa__section_t *s,
+                                            size_t idx) {
+    size_t span = cpu->slab._cls[BSA_SIZE_CLASS_COUNT - 1u]._slab_pages;
+    for (size_t head = idx & (idx - 1u); idx - head < span; head &= head - 1u) {
+        uint32_t info = bsa__rec_info(s, head);
+        if (bsa__info_kind(info) != BSA__KIND_NONE)
+            return bsa__info_kind(info) == BSA__KIND_SLAB &&
+                           idx - head < ((size_t)1 << bsa__info_order(info))
+                       ? head
+                       : SIZE_MAX;
+        if (head == 0)
+            break;
+    }
+    return SIZE_MAX;
+}
 
 /* The checked header of the slab holding `addr`, or NULL: not in a slab, which the full
  * path decides. For the common frees: bsa__find_block without a block struct in memory
@@ -148,7 +163,7 @@ static inline bsa__slab_hdr_t *bsa__slab_at(const bsa_allocator_t *a, bsa__cpu_t
     size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
     uint32_t kind = bsa__info_kind(bsa__rec_info(s, idx));
     if (BSA__UNLIKELY(kind != BSA__KIND_SLAB) &&
-        (kind != BSA__KIND_NONE || (idx = bsa__slab_head_below(a, s, addr)) == SIZE_MAX))
+        (kind != BSA__KIND_NONE || (idx = bsa__slab_head_of_tail(cpu, s, idx)) == SIZE_MAX))
         return NULL;
     return bsa__slab_header_at(a, cpu, bsa__page_addr(&a->_buddy, s, idx));
 }
