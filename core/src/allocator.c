@@ -91,6 +91,14 @@ bsa_status_t bsa__locked_free(bsa_allocator_t *a, void *addr, unsigned kind, uns
     return st;
 }
 
+bsa_status_t bsa__locked_free_in(bsa_allocator_t *a, bsa__section_t *s, void *addr,
+                                 unsigned kind, unsigned order) {
+    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+    bsa_status_t st = bsa__buddy_free_in(&a->_buddy, s, addr, kind, order);
+    bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+    return st;
+}
+
 /* A fresh slab for the class, then the allocation from it. Never two locks: the slab's
  * pages come with the CPU lock dropped. Page-aligned is enough: frees find the slab
  * through its page records, not its alignment (and a section-relative buddy cannot
@@ -159,8 +167,12 @@ static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hd
                           ? BSA_OK
                           : bsa__slab_free_in(&cpu->slab, h, ptr, &release);
     bsa__cpu_unlock(a, cpu, state);
+    bsa__section_t *s;
     if (st == BSA_RELEASE_PAGES)
-        st = bsa__locked_free(a, release.base, BSA__KIND_SLAB, bsa__order_of(release.pages));
+        st = bsa__section_of(a, cpu, (uintptr_t)release.base, &s)
+                 ? bsa__locked_free_in(a, s, release.base, BSA__KIND_SLAB,
+                                       bsa__order_of(release.pages))
+                 : BSA_E_CORRUPT; /* a slab in no section: cannot happen */
     return st;
 }
 

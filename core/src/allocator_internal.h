@@ -203,8 +203,12 @@ static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, 
  * buddy, as bsa__page_cached says. BSA_E_BAD_FREE if it is not such a block. */
 BSA__HIDDEN bsa_status_t bsa__free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
                                          unsigned kind);
+/* One buddy free under the buddy lock; _in: in section `s`, which holds addr (found
+ * through a CPU's last-section hint: no skip-list walk). */
 BSA__HIDDEN bsa_status_t bsa__locked_free(bsa_allocator_t *a, void *addr, unsigned kind,
                                           unsigned order);
+BSA__HIDDEN bsa_status_t bsa__locked_free_in(bsa_allocator_t *a, bsa__section_t *s, void *addr,
+                                             unsigned kind, unsigned order);
 BSA__HIDDEN void bsa__note_bad(const bsa_allocator_t *a, const void *ptr);
 
 #endif /* BSA_ALLOCATOR_INTERNAL_H */

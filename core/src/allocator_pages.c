@@ -41,7 +41,7 @@ static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsign
         return BSA_E_BAD_FREE;
     if (bsa__page_cache_put(&cpu->pages, order, addr))
         return BSA_OK;
-    return bsa__locked_free(a, (void *)addr, BSA__KIND_CACHED, order);
+    return bsa__locked_free_in(a, s, (void *)addr, BSA__KIND_CACHED, order);
 }
 
 bsa_status_t bsa__free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,

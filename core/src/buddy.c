@@ -147,10 +147,9 @@ bool bsa__buddy_find_in(const bsa_buddy_t *b, bsa__section_t *s, uintptr_t addr,
     return false;
 }
 
-bsa_status_t bsa__buddy_free(bsa_buddy_t *b, void *addr, unsigned kind, unsigned order) {
-    bsa__section_t *s = bsa__section_find(b, (uintptr_t)addr);
-    if (s == NULL)
-        return BSA_E_BAD_FREE;
+/* bsa__buddy_free's work once the section is known; inlined into both entry points. */
+static inline bsa_status_t free_in(bsa_buddy_t *b, bsa__section_t *s, void *addr,
+                                   unsigned kind, unsigned order) {
     uintptr_t off = (uintptr_t)addr - s->base;
     if ((off & (b->_page_size - 1u)) != 0)
         return BSA_E_BAD_FREE;
@@ -170,6 +169,16 @@ bsa_status_t bsa__buddy_free(bsa_buddy_t *b, void *addr, unsigned kind, unsigned
     }
     freelist_push(b, s, idx, k);
     return BSA_OK;
+}
+
+bsa_status_t bsa__buddy_free(bsa_buddy_t *b, void *addr, unsigned kind, unsigned order) {
+    bsa__section_t *s = bsa__section_find(b, (uintptr_t)addr);
+    return s != NULL ? free_in(b, s, addr, kind, order) : BSA_E_BAD_FREE;
+}
+
+bsa_status_t bsa__buddy_free_in(bsa_buddy_t *b, bsa__section_t *s, void *addr, unsigned kind,
+                                unsigned order) {
+    return free_in(b, s, addr, kind, order);
 }
 
 bool bsa__buddy_ready(const bsa_buddy_t *b) {

@@ -178,6 +178,10 @@ BSA__HIDDEN bsa_status_t bsa__buddy_alloc(bsa_buddy_t *b, unsigned order, size_t
 /* Frees the block that starts at `addr` if it is live, of `kind` and of `order`. */
 BSA__HIDDEN bsa_status_t bsa__buddy_free(bsa_buddy_t *b, void *addr, unsigned kind,
                                          unsigned order);
+/* The same in section `s`, which holds `addr` among its managed pages (the caller found
+ * it, e.g. through a CPU's last-section hint, and spares the skip-list walk). */
+BSA__HIDDEN bsa_status_t bsa__buddy_free_in(bsa_buddy_t *b, bsa__section_t *s, void *addr,
+                                            unsigned kind, unsigned order);
 /* The block containing `addr` (free or allocated). Lock-free; false if none. */
 BSA__HIDDEN bool bsa__buddy_find(const bsa_buddy_t *b, uintptr_t addr, bsa__block_t *out);
 /* The same inside a section already known to hold `addr` among its managed pages. */
