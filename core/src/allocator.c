@@ -176,36 +176,6 @@ static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hd
     return st;
 }
 
-/* Exclusive mode's common frees, before the call into free_checked: a slab object found
- * and checked as free_checked does, pushed to its owner if it is another CPU's, else
- * freed by the slab fast path. False: free_checked decides (a slab that moves or goes
- * back, large blocks, bad input); *st: the status when true. */
-static inline bool exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
-                                  int size_class, bsa_status_t *st) {
-    if (!(a->_flags & BSA_CPU_EXCLUSIVE))
-        return false;
-    bsa_slab_t *own = &cpu->slab;
-    bsa__slab_hdr_t *h = own->_hint; /* a live slab of ours: no lookup, no header check */
-    if (BSA__UNLIKELY((uintptr_t)ptr - (uintptr_t)h >= own->_hint_bytes)) {
-        h = bsa__slab_at(a, cpu, (uintptr_t)ptr);
-        if (h == NULL)
-            return false;
-        if (h->owner == own) {
-            own->_hint = h;
-            own->_hint_bytes = (size_t)own->_cls[h->size_class]._slab_pages
-                               << a->_buddy._page_shift;
-        }
-    }
-    if (size_class >= 0 && h->size_class != (unsigned)size_class)
-        return false;
-    *st = BSA_OK;
-    if (h->owner != &cpu->slab) {
-        *st = bsa__slab_remote_push(h, ptr);
-        return true;
-    }
-    return bsa__slab_free_fast(&cpu->slab, h, ptr);
-}
-
 /* Frees the live block or object at ptr. size_class >= 0 / order >= 0: what the caller
  * says it allocated (bsa_free_sized); -1: unknown (bsa_free). */
 BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
@@ -229,14 +199,52 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
     return BSA_E_BAD_FREE;
 }
 
+/* Exclusive mode's frees, the common case: an object of the CPU's hint slab (a live slab
+ * of its own: no lookup, no header check) that the slab fast path frees. Inline and with
+ * no call, so that the entry points save few registers; false: exclusive_free decides. */
+static inline bool exclusive_free_hinted(bsa__cpu_t *cpu, void *ptr, int size_class) {
+    bsa_slab_t *own = &cpu->slab;
+    bsa__slab_hdr_t *h = own->_hint;
+    return (uintptr_t)ptr - (uintptr_t)h < own->_hint_bytes &&
+           (size_class < 0 || h->size_class == (unsigned)size_class) &&
+           bsa__slab_free_fast(own, h, ptr);
+}
+
+/* Exclusive mode's other frees: the slab found and checked as free_checked does (in the
+ * CPU's last section), then pushed to its owner if it is another CPU's, else made the
+ * hint and freed as free_small does; anything else (another section, large blocks, bad
+ * input) goes to free_checked. Inline, and every call a tail call: the entry points
+ * then save only what lives across cpu_id. */
+static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
+                                          int size_class) {
+    bsa__slab_hdr_t *h = bsa__slab_in_last_section(a, cpu, (uintptr_t)ptr);
+    if (h == NULL || (size_class >= 0 && h->size_class != (unsigned)size_class))
+        return free_checked(a, cpu, ptr, size_class, -1);
+    bsa_slab_t *own = &cpu->slab;
+    if (h->owner != own)
+        return bsa__slab_remote_push(h, ptr);
+    own->_hint = h;
+    own->_hint_bytes = (size_t)own->_cls[h->size_class]._slab_pages << a->_buddy._page_shift;
+    return BSA__LIKELY(bsa__slab_free_fast(own, h, ptr)) ? BSA_OK : free_small(a, cpu, h, ptr);
+}
+
+/* A slab object of class size_class (-1: unknown): the exclusive-mode paths, else
+ * free_checked. */
+static inline bsa_status_t free_object(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
+                                       int size_class) {
+    if (!(a->_flags & BSA_CPU_EXCLUSIVE))
+        return free_checked(a, cpu, ptr, size_class, -1);
+    if (BSA__LIKELY(exclusive_free_hinted(cpu, ptr, size_class)))
+        return BSA_OK;
+    return exclusive_free(a, cpu, ptr, size_class);
+}
+
 bsa_status_t bsa_free(bsa_allocator_t *a, void *ptr) {
     if (BSA__UNLIKELY(!bsa__ready(a)))
         return BSA_E_UNINIT;
     if (ptr == NULL)
         return BSA_OK;
-    bsa__cpu_t *cpu = bsa__current_cpu(a);
-    bsa_status_t st;
-    return exclusive_free(a, cpu, ptr, -1, &st) ? st : free_checked(a, cpu, ptr, -1, -1);
+    return free_object(a, bsa__current_cpu(a), ptr, -1);
 }
 
 bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t align) {
@@ -250,9 +258,8 @@ bsa_status_t bsa_free_sized(bsa_allocator_t *a, void *ptr, size_t size, size_t a
         return BSA_OK;
     int cls = bsa__size_class(size, align);
     bsa__cpu_t *cpu = bsa__current_cpu(a);
-    bsa_status_t st;
     if (cls >= 0)
-        return exclusive_free(a, cpu, ptr, cls, &st) ? st : free_checked(a, cpu, ptr, cls, -1);
+        return free_object(a, cpu, ptr, cls);
     unsigned order;
     if (bsa__large_order(a, size, &order) != BSA_OK)
         return BSA_E_INVALID;

@@ -152,13 +152,15 @@ static inline size_t bsa__slab_head_of_tail(const bsa__cpu_t *cpu, const bsa__se
     return SIZE_MAX;
 }
 
-/* The checked header of the slab holding `addr`, or NULL: not in a slab, which the full
- * path decides. For the common frees: bsa__find_block without a block struct in memory
- * on the way (one-page slabs, and the first page of larger ones). */
-static inline bsa__slab_hdr_t *bsa__slab_at(const bsa_allocator_t *a, bsa__cpu_t *cpu,
-                                            uintptr_t addr) {
-    bsa__section_t *s;
-    if (!bsa__section_of(a, cpu, addr, &s))
+/* The checked header of the slab holding `addr` if the CPU's last section holds it, or
+ * NULL: not there or not in a slab, which the full path decides. For the common frees:
+ * bsa__find_block without a block struct in memory, and without a call (the skip-list
+ * walk is the full path's). */
+static inline bsa__slab_hdr_t *bsa__slab_in_last_section(const bsa_allocator_t *a,
+                                                         const bsa__cpu_t *cpu, uintptr_t addr) {
+    bsa__section_t *s = atomic_load_explicit((_Atomic(bsa__section_t *) *)&cpu->last_section,
+                                             memory_order_acquire);
+    if (!bsa__section_holds(&a->_buddy, s, addr))
         return NULL;
     size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
     uint32_t kind = bsa__info_kind(bsa__rec_info(s, idx));
