@@ -176,6 +176,17 @@ static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hd
     return st;
 }
 
+/* Frees the LARGE block of `order` at addr, or refuses and reports it. */
+BSA__NOINLINE static bsa_status_t free_large(bsa_allocator_t *a, uintptr_t addr,
+                                             unsigned order) {
+    /* Re-validated under the lock (or by the page cache's claim): a racing double free
+     * loses there. */
+    if (bsa__free_block(a, addr, order, BSA__KIND_LARGE) == BSA_OK)
+        return BSA_OK;
+    bsa__note_bad(a, (void *)addr);
+    return BSA_E_BAD_FREE;
+}
+
 /* Frees the live block or object at ptr. size_class >= 0 / order >= 0: what the caller
  * says it allocated (bsa_free_sized); -1: unknown (bsa_free). */
 BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
@@ -189,10 +200,7 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
                 return free_small(a, cpu, h, ptr);
         } else if (blk.kind == BSA__KIND_LARGE && size_class < 0 && head == (uintptr_t)ptr &&
                    (order < 0 || blk.order == (unsigned)order)) {
-            /* Re-validated under the lock (or by the page cache's claim): a racing double
-             * free loses there. */
-            if (bsa__free_block(a, (uintptr_t)ptr, blk.order, BSA__KIND_LARGE) == BSA_OK)
-                return BSA_OK;
+            return free_large(a, head, blk.order);
         }
     }
     bsa__note_bad(a, ptr);
@@ -210,14 +218,24 @@ static inline bool exclusive_free_hinted(bsa__cpu_t *cpu, void *ptr, int size_cl
            bsa__slab_free_fast(own, h, ptr);
 }
 
-/* Exclusive mode's other frees: the slab found and checked as free_checked does (in the
- * CPU's last section), then pushed to its owner if it is another CPU's, else made the
- * hint and freed as free_small does; anything else (another section, large blocks, bad
- * input) goes to free_checked. Inline, and every call a tail call: the entry points
- * then save only what lives across cpu_id. */
+/* Exclusive mode's other frees, in the CPU's last section: a large object (bsa_free)
+ * goes to free_large; a slab object, found and checked as free_checked does, is pushed
+ * to its owner if it is another CPU's, else its slab becomes the hint and it is freed as
+ * free_small does. Anything else (another section, bad input) goes to free_checked.
+ * Inline, and every call a tail call: the entry points then save only what lives across
+ * cpu_id. */
 static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
                                           int size_class) {
-    bsa__slab_hdr_t *h = bsa__slab_in_last_section(a, cpu, (uintptr_t)ptr);
+    uintptr_t addr = (uintptr_t)ptr;
+    bsa__section_t *s = bsa__last_section_holding(a, cpu, addr);
+    if (s == NULL)
+        return free_checked(a, cpu, ptr, size_class, -1);
+    size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
+    uint32_t info = bsa__rec_info(s, idx);
+    if (size_class < 0 && bsa__info_kind(info) == BSA__KIND_LARGE &&
+        bsa__page_addr(&a->_buddy, s, idx) == addr)
+        return free_large(a, addr, bsa__info_order(info));
+    bsa__slab_hdr_t *h = bsa__slab_of_page(a, cpu, s, idx, info);
     if (h == NULL || (size_class >= 0 && h->size_class != (unsigned)size_class))
         return free_checked(a, cpu, ptr, size_class, -1);
     bsa_slab_t *own = &cpu->slab;

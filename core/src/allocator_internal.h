@@ -152,18 +152,22 @@ static inline size_t bsa__slab_head_of_tail(const bsa__cpu_t *cpu, const bsa__se
     return SIZE_MAX;
 }
 
-/* The checked header of the slab holding `addr` if the CPU's last section holds it, or
- * NULL: not there or not in a slab, which the full path decides. For the common frees:
- * bsa__find_block without a block struct in memory, and without a call (the skip-list
- * walk is the full path's). */
-static inline bsa__slab_hdr_t *bsa__slab_in_last_section(const bsa_allocator_t *a,
-                                                         const bsa__cpu_t *cpu, uintptr_t addr) {
+/* The CPU's last section if it holds `addr` among its managed pages, else NULL (the
+ * full path walks the skip list). For the common frees: no call. */
+static inline bsa__section_t *bsa__last_section_holding(const bsa_allocator_t *a,
+                                                        const bsa__cpu_t *cpu, uintptr_t addr) {
     bsa__section_t *s = atomic_load_explicit((_Atomic(bsa__section_t *) *)&cpu->last_section,
                                              memory_order_acquire);
-    if (!bsa__section_holds(&a->_buddy, s, addr))
-        return NULL;
-    size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
-    uint32_t kind = bsa__info_kind(bsa__rec_info(s, idx));
+    return bsa__section_holds(&a->_buddy, s, addr) ? s : NULL;
+}
+
+/* The checked header of the slab that page `idx` of `s`, whose record says `info`, is
+ * part of; NULL if it is in no slab. bsa__find_block's work without a block struct in
+ * memory, for the common frees. */
+static inline bsa__slab_hdr_t *bsa__slab_of_page(const bsa_allocator_t *a,
+                                                 const bsa__cpu_t *cpu, const bsa__section_t *s,
+                                                 size_t idx, uint32_t info) {
+    unsigned kind = bsa__info_kind(info);
     if (BSA__UNLIKELY(kind != BSA__KIND_SLAB) &&
         (kind != BSA__KIND_NONE || (idx = bsa__slab_head_of_tail(cpu, s, idx)) == SIZE_MAX))
         return NULL;
