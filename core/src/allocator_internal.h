@@ -73,13 +73,21 @@ static inline bsa_status_t bsa__large_order(const bsa_allocator_t *a, size_t siz
     return BSA_OK;
 }
 
+/* Whether `owner` points exactly at one of the CPUs' slab allocators. One unsigned
+ * compare covers both ends (a pointer below the array wraps), and the slab allocator is
+ * the CPU struct's first member. */
+static inline bool bsa__owner_valid(const bsa_allocator_t *a, const bsa_slab_t *owner) {
+    uintptr_t off = (uintptr_t)owner - (uintptr_t)a->_cpus;
+    _Static_assert(offsetof(bsa__cpu_t, slab) == 0, "the slab allocator leads bsa__cpu_t");
+    return off < (uintptr_t)a->_cpu_count * sizeof(bsa__cpu_t) &&
+           (off & (sizeof(bsa__cpu_t) - 1u)) == 0;
+}
+
 /* The CPU whose slab allocator `owner` is, or NULL unless it points exactly at one. */
 static inline bsa__cpu_t *bsa__cpu_of_owner(const bsa_allocator_t *a, const bsa_slab_t *owner) {
-    uintptr_t off = (uintptr_t)owner - (uintptr_t)a->_cpus;
-    if ((uintptr_t)owner < (uintptr_t)a->_cpus || off / sizeof(bsa__cpu_t) >= a->_cpu_count ||
-        off % sizeof(bsa__cpu_t) != offsetof(bsa__cpu_t, slab))
+    if (!bsa__owner_valid(a, owner))
         return NULL;
-    return &a->_cpus[off / sizeof(bsa__cpu_t)];
+    return &a->_cpus[((uintptr_t)owner - (uintptr_t)a->_cpus) / sizeof(bsa__cpu_t)];
 }
 
 /* The slab header at `head`, the first page of a SLAB block, or NULL if it does not
@@ -91,7 +99,7 @@ static inline bsa__slab_hdr_t *bsa__slab_header_at(const bsa_allocator_t *a,
                                                    const bsa__cpu_t *cpu, uintptr_t head) {
     bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)head;
     if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
-        (h->owner != &cpu->slab && bsa__cpu_of_owner(a, h->owner) == NULL))
+        (h->owner != &cpu->slab && !bsa__owner_valid(a, h->owner)))
         return NULL;
     return h;
 }

@@ -63,7 +63,7 @@ static bool census_block(void *ctx, uintptr_t addr, unsigned order) {
     slab_census_t *census = ctx;
     const bsa__slab_hdr_t *h = (const bsa__slab_hdr_t *)addr;
     if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
-        bsa__cpu_of_owner(census->a, h->owner) == NULL ||
+        !bsa__owner_valid(census->a, h->owner) ||
         bsa__order_of(h->owner->_cls[h->size_class]._slab_pages) != order)
         return false;
     census->slabs++;
