@@ -191,24 +191,31 @@ static inline bool bsa__page_cached(const bsa_allocator_t *a, unsigned order) {
     return (a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER;
 }
 
+/* allocator_pages.c: bsa__alloc_block's path when the newest cached block is not in
+ * the CPU's last section: it finds that section (or the buddy serves the request). */
+BSA__HIDDEN bsa_status_t bsa__alloc_block_elsewhere(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                                    unsigned order, size_t align,
+                                                    unsigned kind, void **out);
+
 /* A block of `kind` (PAGES, LARGE; not lowmem) for a validated request: the newest
  * cached block of the order if the page cache is in use and it meets `align`, else the
- * buddy's. Inline: a cache hit makes no call but cpu_id. */
+ * buddy's. Inline, and a cache hit in the CPU's last section makes no call but cpu_id:
+ * every other call is a tail call, so the callers save only what lives across cpu_id. */
 static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, size_t align,
                                             unsigned kind, void **out) {
-    if (bsa__page_cached(a, order)) {
-        bsa__cpu_t *cpu = bsa__current_cpu(a);
-        uint32_t n;
-        uintptr_t cached;
-        bsa__section_t *s;
-        if (bsa__page_cache_peek(&cpu->pages, order, align, &cached, &n) &&
-            bsa__section_of(a, cpu, cached, &s)) { /* it has one */
-            bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, cached, n, order, kind);
-            *out = (void *)cached;
-            return BSA_OK;
-        }
-    }
-    return bsa__locked_alloc(a, order, align, false, kind, out);
+    if (!bsa__page_cached(a, order))
+        return bsa__locked_alloc(a, order, align, false, kind, out);
+    bsa__cpu_t *cpu = bsa__current_cpu(a);
+    uint32_t n;
+    uintptr_t cached;
+    if (!bsa__page_cache_peek(&cpu->pages, order, align, &cached, &n))
+        return bsa__locked_alloc(a, order, align, false, kind, out);
+    bsa__section_t *s = bsa__last_section_holding(a, cpu, cached);
+    if (BSA__UNLIKELY(s == NULL))
+        return bsa__alloc_block_elsewhere(a, cpu, order, align, kind, out);
+    bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, cached, n, order, kind);
+    *out = (void *)cached;
+    return BSA_OK;
 }
 
 /* allocator_pages.c */

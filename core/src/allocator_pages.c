@@ -28,14 +28,26 @@ bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t ali
     return bsa__locked_alloc(a, order, align, true, BSA__KIND_PAGES, out);
 }
 
-/* bsa__free_block, inlined into bsa_free_pages. */
-static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
-                                      unsigned kind) {
-    if (!bsa__page_cached(a, order))
-        return bsa__locked_free(a, (void *)addr, kind, order);
-    bsa__cpu_t *cpu = bsa__current_cpu(a);
+bsa_status_t bsa__alloc_block_elsewhere(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
+                                        size_t align, unsigned kind, void **out) {
+    uint32_t n;
+    uintptr_t cached;
     bsa__section_t *s;
-    if (!bsa__section_of(a, cpu, addr, &s) || ((addr - s->base) & (a->_buddy._page_size - 1u)) != 0 ||
+    if (bsa__page_cache_peek(&cpu->pages, order, align, &cached, &n) &&
+        bsa__section_of(a, cpu, cached, &s)) { /* it has one */
+        bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, cached, n, order, kind);
+        *out = (void *)cached;
+        return BSA_OK;
+    }
+    return bsa__locked_alloc(a, order, align, false, kind, out);
+}
+
+/* The block at addr into the CPU's page cache, in section `s`: claimed, then pushed, or
+ * handed to the buddy when the stack is full. */
+static inline bsa_status_t cache_free_in(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                         bsa__section_t *s, uintptr_t addr, unsigned order,
+                                         unsigned kind) {
+    if (((addr - s->base) & (a->_buddy._page_size - 1u)) != 0 ||
         !bsa__page_cache_claim(s, (size_t)((addr - s->base) >> a->_buddy._page_shift), order,
                                kind))
         return BSA_E_BAD_FREE;
@@ -44,9 +56,38 @@ static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsign
     return bsa__locked_free_in(a, s, (void *)addr, BSA__KIND_CACHED, order);
 }
 
+/* free_block's path when addr is not in the CPU's last section. */
+BSA__NOINLINE static bsa_status_t cache_free_elsewhere(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                                       uintptr_t addr, unsigned order,
+                                                       unsigned kind) {
+    bsa__section_t *s;
+    if (!bsa__section_of(a, cpu, addr, &s))
+        return BSA_E_BAD_FREE;
+    return cache_free_in(a, cpu, s, addr, order, kind);
+}
+
+/* bsa__free_block, inlined into bsa_free_pages. Every call a tail call: see
+ * bsa__alloc_block. */
+static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
+                                      unsigned kind) {
+    if (!bsa__page_cached(a, order))
+        return bsa__locked_free(a, (void *)addr, kind, order);
+    bsa__cpu_t *cpu = bsa__current_cpu(a);
+    bsa__section_t *s = bsa__last_section_holding(a, cpu, addr);
+    if (BSA__UNLIKELY(s == NULL))
+        return cache_free_elsewhere(a, cpu, addr, order, kind);
+    return cache_free_in(a, cpu, s, addr, order, kind);
+}
+
 bsa_status_t bsa__free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
                              unsigned kind) {
     return free_block(a, addr, order, kind);
+}
+
+/* bsa_free_pages' refusal, out of line (a tail call). */
+BSA__NOINLINE static bsa_status_t refuse(const bsa_allocator_t *a, const void *addr) {
+    bsa__note_bad(a, addr);
+    return BSA_E_BAD_FREE;
 }
 
 bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
@@ -55,9 +96,7 @@ bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
     if (count == 0 || count > BSA_MAX_COUNT)
         return BSA_E_INVALID;
     bsa_status_t st = free_block(a, (uintptr_t)addr, bsa__order_of(count), BSA__KIND_PAGES);
-    if (st == BSA_E_BAD_FREE)
-        bsa__note_bad(a, addr);
-    return st;
+    return BSA__UNLIKELY(st == BSA_E_BAD_FREE) ? refuse(a, addr) : st;
 }
 
 bsa_status_t bsa_reclaim(bsa_allocator_t *a) {
