@@ -227,7 +227,7 @@ static inline bool exclusive_free_hinted(bsa__cpu_t *cpu, void *ptr, int size_cl
 static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
                                           int size_class) {
     uintptr_t addr = (uintptr_t)ptr;
-    bsa__section_t *s = bsa__last_section_holding(a, cpu, addr);
+    bsa__section_t *s = bsa__last_section_holding(cpu, addr);
     if (s == NULL)
         return free_checked(a, cpu, ptr, size_class, -1);
     size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);

@@ -110,7 +110,7 @@ static inline bsa__slab_hdr_t *bsa__slab_header_at(const bsa_allocator_t *a,
 static inline bool bsa__section_of(const bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t addr,
                                    bsa__section_t **out) {
     bsa__section_t *s = atomic_load_explicit(&cpu->last_section, memory_order_acquire);
-    if (BSA__UNLIKELY(!bsa__section_holds(&a->_buddy, s, addr))) {
+    if (BSA__UNLIKELY(!bsa__section_holds(s, addr))) {
         s = bsa__section_find(&a->_buddy, addr);
         if (s == NULL)
             return false;
@@ -162,11 +162,11 @@ static inline size_t bsa__slab_head_of_tail(const bsa__cpu_t *cpu, const bsa__se
 
 /* The CPU's last section if it holds `addr` among its managed pages, else NULL (the
  * full path walks the skip list). For the common frees: no call. */
-static inline bsa__section_t *bsa__last_section_holding(const bsa_allocator_t *a,
-                                                        const bsa__cpu_t *cpu, uintptr_t addr) {
+static inline bsa__section_t *bsa__last_section_holding(const bsa__cpu_t *cpu,
+                                                        uintptr_t addr) {
     bsa__section_t *s = atomic_load_explicit((_Atomic(bsa__section_t *) *)&cpu->last_section,
                                              memory_order_acquire);
-    return bsa__section_holds(&a->_buddy, s, addr) ? s : NULL;
+    return bsa__section_holds(s, addr) ? s : NULL;
 }
 
 /* The checked header of the slab that page `idx` of `s`, whose record says `info`, is
@@ -210,7 +210,7 @@ static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, 
     uintptr_t cached;
     if (!bsa__page_cache_peek(&cpu->pages, order, align, &cached, &n))
         return bsa__locked_alloc(a, order, align, false, kind, out);
-    bsa__section_t *s = bsa__last_section_holding(a, cpu, cached);
+    bsa__section_t *s = bsa__last_section_holding(cpu, cached);
     if (BSA__UNLIKELY(s == NULL))
         return bsa__alloc_block_elsewhere(a, cpu, order, align, kind, out);
     bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, cached, n, order, kind);

@@ -73,7 +73,7 @@ static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsign
     if (!bsa__page_cached(a, order))
         return bsa__locked_free(a, (void *)addr, kind, order);
     bsa__cpu_t *cpu = bsa__current_cpu(a);
-    bsa__section_t *s = bsa__last_section_holding(a, cpu, addr);
+    bsa__section_t *s = bsa__last_section_holding(cpu, addr);
     if (BSA__UNLIKELY(s == NULL))
         return cache_free_elsewhere(a, cpu, addr, order, kind);
     return cache_free_in(a, cpu, s, addr, order, kind);

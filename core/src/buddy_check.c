@@ -76,6 +76,7 @@ static bool check_section(const bsa_buddy_t *b, const bsa__section_t *s, tally_t
     tally_clear(&t);
     if (s->pages == 0 || s->pages >= BSA__NIL || (s->base & (b->_page_size - 1u)) != 0 ||
         s->base < (uintptr_t)&s->rec[s->pages] || s->lowmem_pages > s->pages ||
+        s->span != (uintptr_t)s->pages << b->_page_shift ||
         (s->free_mask >> (BSA_MAX_ORDER + 1)) != 0 || !check_blocks(b, s, &t) ||
         t.free_pages != s->free_pages)
         return false;

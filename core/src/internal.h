@@ -132,6 +132,8 @@ typedef struct bsa__section {
     uintptr_t region_start, region_end; /* whole region, metadata included: overlap test */
     uintptr_t base;                     /* first managed page                            */
     size_t pages;                       /* managed pages                                 */
+    uintptr_t span;                     /* their bytes (pages << page_shift): the lookup's
+                                         * bound, one load instead of a shift           */
     size_t lowmem_pages;                /* pages [0, lowmem_pages) end below 4 GiB phys  */
     size_t free_pages;
     uint32_t free_mask;                 /* bit k: free_head[k] is not empty              */
@@ -188,9 +190,8 @@ BSA__HIDDEN bool bsa__buddy_find(const bsa_buddy_t *b, uintptr_t addr, bsa__bloc
 BSA__HIDDEN bool bsa__buddy_find_in(const bsa_buddy_t *b, bsa__section_t *s, uintptr_t addr,
                                     bsa__block_t *out);
 /* True when `addr` falls in one of the section's managed pages. */
-static inline bool bsa__section_holds(const bsa_buddy_t *b, const bsa__section_t *s,
-                                      uintptr_t addr) {
-    return addr - s->base < ((uintptr_t)s->pages << b->_page_shift);
+static inline bool bsa__section_holds(const bsa__section_t *s, uintptr_t addr) {
+    return addr - s->base < s->span;
 }
 BSA__HIDDEN bool bsa__buddy_ready(const bsa_buddy_t *b);
 /* KIND_CACHED blocks as bsa_check tallies them: their number and the sum of their

@@ -117,6 +117,7 @@ bsa_status_t bsa__section_create(bsa_buddy_t *b, void *region, size_t len,
     s->region_end = start + len;
     s->base = lay.base;
     s->pages = lay.pages;
+    s->span = (uintptr_t)lay.pages << b->_page_shift;
     s->lowmem_pages = lowmem_pages(b, lay.base, lay.pages);
     s->free_pages = 0;
     s->free_mask = 0;
@@ -196,7 +197,7 @@ bsa__section_t *bsa__section_find(const bsa_buddy_t *b, uintptr_t addr) {
             node = next;
         }
     }
-    if (node && bsa__section_holds(b, node, addr))
+    if (node && bsa__section_holds(node, addr))
         return node;
     return NULL;
 }
