@@ -10,11 +10,12 @@
  */
 #include "allocator_internal.h"
 
-void bsa__note_bad(const bsa_allocator_t *a, const void *ptr) {
+bsa_status_t bsa__refuse(const bsa_allocator_t *a, const void *ptr) {
     /* Relaxed: a statistic. */
     atomic_fetch_add_explicit((_Atomic size_t *)&a->_bad_frees, 1, memory_order_relaxed);
     if (a->_ops.report)
         a->_ops.report(a->_ops.ctx, BSA_E_BAD_FREE, ptr);
+    return BSA_E_BAD_FREE;
 }
 
 bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region, size_t len) {
@@ -183,8 +184,7 @@ BSA__NOINLINE static bsa_status_t free_large(bsa_allocator_t *a, uintptr_t addr,
      * loses there. */
     if (bsa__free_block(a, addr, order, BSA__KIND_LARGE) == BSA_OK)
         return BSA_OK;
-    bsa__note_bad(a, (void *)addr);
-    return BSA_E_BAD_FREE;
+    return bsa__refuse(a, (void *)addr);
 }
 
 /* Frees the live block or object at ptr. size_class >= 0 / order >= 0: what the caller
@@ -203,8 +203,7 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
             return free_large(a, head, blk.order);
         }
     }
-    bsa__note_bad(a, ptr);
-    return BSA_E_BAD_FREE;
+    return bsa__refuse(a, ptr);
 }
 
 /* Exclusive mode's frees, the common case: an object of the CPU's hint slab (a live slab

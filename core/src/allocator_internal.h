@@ -230,6 +230,8 @@ BSA__HIDDEN bsa_status_t bsa__locked_free(bsa_allocator_t *a, void *addr, unsign
                                           unsigned order);
 BSA__HIDDEN bsa_status_t bsa__locked_free_in(bsa_allocator_t *a, bsa__section_t *s, void *addr,
                                              unsigned kind, unsigned order);
-BSA__HIDDEN void bsa__note_bad(const bsa_allocator_t *a, const void *ptr);
+/* Counts and reports a refused free (bad_frees, the report hook); BSA_E_BAD_FREE. Out
+ * of line, so that a refusal is a tail call. */
+BSA__HIDDEN bsa_status_t bsa__refuse(const bsa_allocator_t *a, const void *ptr);
 
 #endif /* BSA_ALLOCATOR_INTERNAL_H */

@@ -84,19 +84,13 @@ bsa_status_t bsa__free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
     return free_block(a, addr, order, kind);
 }
 
-/* bsa_free_pages' refusal, out of line (a tail call). */
-BSA__NOINLINE static bsa_status_t refuse(const bsa_allocator_t *a, const void *addr) {
-    bsa__note_bad(a, addr);
-    return BSA_E_BAD_FREE;
-}
-
 bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
     if (!bsa__ready(a))
         return BSA_E_UNINIT;
     if (count == 0 || count > BSA_MAX_COUNT)
         return BSA_E_INVALID;
     bsa_status_t st = free_block(a, (uintptr_t)addr, bsa__order_of(count), BSA__KIND_PAGES);
-    return BSA__UNLIKELY(st == BSA_E_BAD_FREE) ? refuse(a, addr) : st;
+    return BSA__UNLIKELY(st == BSA_E_BAD_FREE) ? bsa__refuse(a, addr) : st;
 }
 
 bsa_status_t bsa_reclaim(bsa_allocator_t *a) {

@@ -74,10 +74,8 @@ bsa_status_t bsa_realloc(bsa_allocator_t *a, void *ptr, size_t new_size, size_t 
     if (ptr == NULL)
         return bsa_alloc(a, new_size, align, out);
     size_t old = live_size(a, ptr);
-    if (old == 0) {
-        bsa__note_bad(a, ptr);
-        return BSA_E_BAD_FREE;
-    }
+    if (old == 0)
+        return bsa__refuse(a, ptr);
     if (new_size == 0) {
         *out = NULL;
         return bsa_free(a, ptr);
