@@ -180,6 +180,66 @@ static void test_free_hint_retired(void) {
     reclaim_everywhere_exact();
 }
 
+/* ---- page blocks of two sections; a pointer deep in a free block -------------------- */
+
+/* Exclusive mode's page paths work in the CPU's last section without a lookup and go
+ * out of line for a block of another section: both must give the same answers. On its
+ * own two-region instance, one CPU: a page of the second region is freed while the first
+ * is the CPU's last section, a page of the first while the second is, and both come back
+ * from the page cache, newest first, whichever section the CPU looked at last. */
+static void test_pages_two_sections(unsigned flags) {
+    const size_t first_bytes = 64 * PS, second_bytes = 64 * PS;
+    unsigned char *r1 = test_region(first_bytes), *r2 = test_region(second_bytes);
+    bsa_allocator_t B;
+    bsa_config_t cfg = {.page_size = PS, .cpu_count = 1, .flags = flags};
+    CHECK_STATUS(bsa_init(&B, &cfg, r1, first_bytes), BSA_OK);
+    CHECK_STATUS(bsa_add_region(&B, r2, second_bytes), BSA_OK);
+    bsa_stats_t st;
+    CHECK_STATUS(bsa_stats(&B, &st), BSA_OK);
+    size_t free0_b = st.free_pages;
+
+    /* Take single pages until one comes from the second region (the first is used up
+     * first), keeping one of the first. */
+    static void *taken[128];
+    size_t n = 0;
+    void *p = NULL;
+    while (bsa_alloc_pages(&B, 1, 0, &p) == BSA_OK) {
+        taken[n++] = p;
+        if ((unsigned char *)p >= r2 && (unsigned char *)p < r2 + second_bytes)
+            break;
+    }
+    CHECK(n >= 2 && p == taken[n - 1] && (unsigned char *)p >= r2);
+    void *in_first = taken[0], *in_second = taken[n - 1];
+    CHECK((unsigned char *)in_first >= r1 && (unsigned char *)in_first < r1 + first_bytes);
+
+    CHECK_STATUS(bsa_free_pages(&B, in_second, 1), BSA_OK); /* last section: the first */
+    CHECK_STATUS(bsa_free_pages(&B, in_first, 1), BSA_OK);  /* last section: the second */
+    CHECK_STATUS(bsa_free_pages(&B, in_first, 1), BSA_E_BAD_FREE); /* cached: not live */
+    CHECK_STATUS(bsa_check(&B), BSA_OK);
+    void *again;
+    CHECK_STATUS(bsa_alloc_pages(&B, 1, 0, &again), BSA_OK);
+    CHECK(again == in_first || flags == 0); /* the newest cached block, in exclusive mode */
+    taken[0] = again;
+    CHECK_STATUS(bsa_alloc_pages(&B, 1, 0, &again), BSA_OK);
+    CHECK(again == in_second || flags == 0); /* in the section the CPU did not look at last */
+    taken[n - 1] = again;
+    CHECK_STATUS(bsa_check(&B), BSA_OK);
+
+    /* A pointer deep in a free block of the second region: no slab holds it. */
+    CHECK_STATUS(bsa_free_pages(&B, taken[n - 1], 1), BSA_OK);
+    CHECK_STATUS(bsa_reclaim(&B), BSA_OK);
+    CHECK_STATUS(bsa_free(&B, r2 + second_bytes - 3 * PS + 64), BSA_E_BAD_FREE);
+    while (--n > 0)
+        CHECK_STATUS(bsa_free_pages(&B, taken[n - 1], 1), BSA_OK);
+    CHECK_STATUS(bsa_reclaim(&B), BSA_OK);
+    CHECK_STATUS(bsa_stats(&B, &st), BSA_OK);
+    CHECK_EQ_SZ(st.free_pages, free0_b);
+    CHECK_EQ_INT(st.bad_frees, 2);
+    CHECK_STATUS(bsa_check(&B), BSA_OK);
+    test_region_free(r1, first_bytes);
+    test_region_free(r2, second_bytes);
+}
+
 /* ---- the heap full of 2048-byte objects ------------------------------------------- */
 
 static void *objs[MAX_OBJS];
@@ -401,6 +461,7 @@ static void test_random_mix(test_rng_t *rng) {
 static void run_all(unsigned flags, test_rng_t *rng) {
     init(flags);
     test_remote_free_drain();
+    test_pages_two_sections(flags);
     fill_2048();
     free_all_local(rng);
     fill_2048();
