@@ -11,6 +11,9 @@
  *   - a slab a local free empties is cached if nothing is cached, else given back;
  *   - an allocation takes a partial slab first; only when the cached slab is the one
  *     slab with room does it take that one (and nothing is cached any more);
+ *   - a fully free slab that is the one slab with room is the cached one, however it
+ *     got there (settle_cached): the core's cached slab is the empty list's or a fully
+ *     free slab alone on the partial list;
  *   - reclaim gives back every fully free slab, one per step, class by class.
  * The cached slab's identity is never needed, only whether there is one.
  *
@@ -29,6 +32,17 @@ static bool of_class(const m_slab_t *s, unsigned cpu, unsigned cls) {
 static bool fully_free(const m_slab_t *s) { return s->live == 0 && s->pending == 0; }
 
 static bool has_room(const m_slab_t *s) { return s->live + s->pending < s->count; }
+
+/* A partial reclaim, or a drain that empties slabs while one is cached, leaves fully free
+ * slabs that are not the cached one; allocations may then use up all the others. The
+ * core treats a fully free slab alone on the partial list as its cached slab (README,
+ * "The cached empty slab may be the lone partial slab"), so when the one slab with room
+ * is fully free, the class has a cached slab. Called at the end of each change of
+ * counts, after the change has made its own decision. */
+static void settle_cached(model_t *m, unsigned cpu, unsigned cls) {
+    if (m->slabs.tally.room[cpu][cls] == 1 && m->slabs.tally.empty[cpu][cls] == 1)
+        m->slabs.cached[cpu][cls] = true;
+}
 
 /* Takes slab s out of the tally, before its counts change ... */
 static void count_out(m_slabs_t *ms, const m_slab_t *s) {
@@ -154,6 +168,7 @@ void m_slab_drain(model_t *m, unsigned cpu, unsigned cls) {
         if (s->live == 0)
             m->slabs.cached[cpu][cls] = true; /* first one emptied is cached; others stay */
     }
+    settle_cached(m, cpu, cls);
 }
 
 void m_slab_alloc_drain(model_t *m, unsigned cpu, unsigned cls) {
@@ -172,25 +187,26 @@ void m_slab_take(model_t *m, int slab, uint32_t slot) {
     count_in(&m->slabs, s);
     while (s->hint < s->count && m->slabs.slot[slab][s->hint] != M_SLOT_FREE)
         s->hint++;
+    settle_cached(m, s->cpu, s->cls);
 }
 
 bool m_slab_local_free(model_t *m, int slab, uint32_t slot) {
     m_slab_t *s = &m->slabs.slab[slab];
-    bool *cached = &m->slabs.cached[s->cpu][s->cls];
+    unsigned cpu = s->cpu, cls = s->cls;
+    bool *cached = &m->slabs.cached[cpu][cls];
     m->slabs.slot[slab][slot] = M_SLOT_FREE;
     if (slot < s->hint)
         s->hint = slot;
     count_out(&m->slabs, s);
     s->live--;
     count_in(&m->slabs, s);
-    if (!fully_free(s))
-        return false;
-    if (!*cached) {
+    bool release = fully_free(s) && *cached;
+    if (fully_free(s))
         *cached = true;
-        return false;
-    }
-    m_slab_remove(m, slab);
-    return true;
+    if (release)
+        m_slab_remove(m, slab);
+    settle_cached(m, cpu, cls);
+    return release;
 }
 
 void m_slab_remote_free(model_t *m, int slab, uint32_t slot) {
@@ -213,8 +229,10 @@ int m_slab_reclaim_class(model_t *m, unsigned cpu) {
 
 void m_slab_reclaimed(model_t *m, int slab) {
     m_slab_t *s = &m->slabs.slab[slab];
-    m->slabs.cached[s->cpu][s->cls] = false; /* the cached one goes first, if any */
+    unsigned cpu = s->cpu, cls = s->cls;
+    m->slabs.cached[cpu][cls] = false; /* the cached one goes first, if any */
     m_slab_remove(m, slab);
+    settle_cached(m, cpu, cls);
 }
 
 void m_slab_remove(model_t *m, int slab) {
