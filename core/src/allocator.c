@@ -240,8 +240,7 @@ static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, v
     bsa_slab_t *own = &cpu->slab;
     if (h->owner != own)
         return bsa__slab_remote_push(h, ptr);
-    own->_hint = h;
-    own->_hint_bytes = (size_t)own->_cls[h->size_class]._slab_pages << a->_buddy._page_shift;
+    bsa__slab_set_hint(own, h);
     return BSA__LIKELY(bsa__slab_free_fast(own, h, ptr)) ? BSA_OK : free_small(a, cpu, h, ptr);
 }
 

@@ -104,13 +104,22 @@ static inline bsa__slab_hdr_t *bsa__slab_header_at(const bsa_allocator_t *a,
     return h;
 }
 
+/* The CPU's last section if it holds `addr` among its managed pages, else NULL (the
+ * full path walks the skip list). For the common frees: no call. */
+static inline bsa__section_t *bsa__last_section_holding(const bsa__cpu_t *cpu,
+                                                        uintptr_t addr) {
+    bsa__section_t *s = atomic_load_explicit((_Atomic(bsa__section_t *) *)&cpu->last_section,
+                                             memory_order_acquire);
+    return bsa__section_holds(s, addr) ? s : NULL;
+}
+
 /* The section whose managed pages hold `addr` into *out (false: none), the CPU's last
  * section tried before the skip list. A bool, not a NULL test: the hint's hit path then
  * has no test left after inlining. */
 static inline bool bsa__section_of(const bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t addr,
                                    bsa__section_t **out) {
-    bsa__section_t *s = atomic_load_explicit(&cpu->last_section, memory_order_acquire);
-    if (BSA__UNLIKELY(!bsa__section_holds(s, addr))) {
+    bsa__section_t *s = bsa__last_section_holding(cpu, addr);
+    if (BSA__UNLIKELY(s == NULL)) {
         s = bsa__section_find(&a->_buddy, addr);
         if (s == NULL)
             return false;
@@ -139,46 +148,22 @@ static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, ui
     return true;
 }
 
-/* The head page of the slab that page `idx` of `s` (a page with no record) is a later
- * page of; SIZE_MAX if it is in no slab. A block's head is its page idx with the low
- * bits cleared, so the candidates are idx with its lowest set bits cleared one at a
- * time; the first one with a record decides. Bounded by the largest slab (class 8's):
- * at most log2 of its pages probes, all inline. */
-static inline size_t bsa__slab_head_of_tail(const bsa__cpu_t *cpu, const bsa__section_t *s,
-                                            size_t idx) {
-    size_t span = cpu->slab._cls[BSA_SIZE_CLASS_COUNT - 1u]._slab_pages;
-    for (size_t head = idx & (idx - 1u); idx - head < span; head &= head - 1u) {
-        uint32_t info = bsa__rec_info(s, head);
-        if (bsa__info_kind(info) != BSA__KIND_NONE)
-            return bsa__info_kind(info) == BSA__KIND_SLAB &&
-                           idx - head < ((size_t)1 << bsa__info_order(info))
-                       ? head
-                       : SIZE_MAX;
-        if (head == 0)
-            break;
-    }
-    return SIZE_MAX;
-}
-
-/* The CPU's last section if it holds `addr` among its managed pages, else NULL (the
- * full path walks the skip list). For the common frees: no call. */
-static inline bsa__section_t *bsa__last_section_holding(const bsa__cpu_t *cpu,
-                                                        uintptr_t addr) {
-    bsa__section_t *s = atomic_load_explicit((_Atomic(bsa__section_t *) *)&cpu->last_section,
-                                             memory_order_acquire);
-    return bsa__section_holds(s, addr) ? s : NULL;
-}
-
 /* The checked header of the slab that page `idx` of `s`, whose record says `info`, is
  * part of; NULL if it is in no slab. bsa__find_block's work without a block struct in
  * memory, for the common frees. */
 static inline bsa__slab_hdr_t *bsa__slab_of_page(const bsa_allocator_t *a,
                                                  const bsa__cpu_t *cpu, const bsa__section_t *s,
                                                  size_t idx, uint32_t info) {
-    unsigned kind = bsa__info_kind(info);
-    if (BSA__UNLIKELY(kind != BSA__KIND_SLAB) &&
-        (kind != BSA__KIND_NONE || (idx = bsa__slab_head_of_tail(cpu, s, idx)) == SIZE_MAX))
-        return NULL;
+    if (BSA__UNLIKELY(bsa__info_kind(info) != BSA__KIND_SLAB)) {
+        /* A later page of a multi-page slab has no record: search down, no farther than
+         * the largest slab (class 8's) reaches. */
+        if (bsa__info_kind(info) != BSA__KIND_NONE)
+            return NULL;
+        idx = bsa__block_head(s, idx, idx & (idx - 1u),
+                              cpu->slab._cls[BSA_SIZE_CLASS_COUNT - 1u]._slab_pages, &info);
+        if (idx == SIZE_MAX || bsa__info_kind(info) != BSA__KIND_SLAB)
+            return NULL;
+    }
     return bsa__slab_header_at(a, cpu, bsa__page_addr(&a->_buddy, s, idx));
 }
 

@@ -17,7 +17,9 @@ static size_t live_size(const bsa_allocator_t *a, const void *ptr) {
                    : 0;
     if (blk.kind != BSA__KIND_SLAB)
         return 0;
-    bsa__slab_hdr_t *h = bsa__slab_header_at(a, bsa__current_cpu(a),
+    /* Any CPU will do for the header's owner test (its own slabs just pass it sooner):
+     * the first one, so that a size query calls no platform hook. */
+    bsa__slab_hdr_t *h = bsa__slab_header_at(a, &a->_cpus[0],
                                              bsa__page_addr(&a->_buddy, blk.sec, blk.head));
     long slot = h ? bsa__slab_slot(h, ptr) : -1;
     if (slot < 0)

@@ -130,21 +130,15 @@ bool bsa__buddy_find(const bsa_buddy_t *b, uintptr_t addr, bsa__block_t *out) {
 bool bsa__buddy_find_in(const bsa_buddy_t *b, bsa__section_t *s, uintptr_t addr,
                         bsa__block_t *out) {
     size_t idx = (size_t)((addr - s->base) >> b->_page_shift);
-    /* Only block heads have a kind, so the first head found going down is the block's. */
-    for (unsigned j = 0; j <= BSA_MAX_ORDER; j++) {
-        size_t h = idx & ~(pages_of(j) - 1u);
-        uint32_t info = bsa__rec_info(s, h);
-        if (bsa__info_kind(info) == BSA__KIND_NONE)
-            continue;
-        if (h + pages_of(bsa__info_order(info)) <= idx)
-            return false; /* inconsistent records: refuse rather than guess */
-        out->sec = s;
-        out->head = h;
-        out->kind = bsa__info_kind(info);
-        out->order = bsa__info_order(info);
-        return true;
-    }
-    return false;
+    uint32_t info;
+    size_t head = bsa__block_head(s, idx, idx, BSA_MAX_COUNT, &info); /* any order */
+    if (head == SIZE_MAX)
+        return false;
+    out->sec = s;
+    out->head = head;
+    out->kind = bsa__info_kind(info);
+    out->order = bsa__info_order(info);
+    return true;
 }
 
 /* bsa__buddy_free's work once the section is known; inlined into both entry points. */

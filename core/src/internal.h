@@ -155,6 +155,25 @@ static inline void bsa__rec_set(bsa__section_t *s, size_t idx, unsigned kind, un
     atomic_store_explicit(&s->rec[idx].info, bsa__info(kind, order), memory_order_relaxed);
 }
 
+/* The head page of the block that holds page `idx` of `s`, searched down from candidate
+ * `from` (idx itself, or idx & (idx - 1) when idx is known to have no record). A block's
+ * head is its page idx with low bits cleared, so the candidates are idx with its lowest
+ * set bits cleared one at a time, and the first with a record decides; *info is that
+ * record. Candidates stop `span` pages below idx. SIZE_MAX: none, or a record whose block
+ * does not reach idx (inconsistent records: refuse rather than guess). Lock-free, as the
+ * records it reads are atomic. */
+static inline size_t bsa__block_head(const bsa__section_t *s, size_t idx, size_t from,
+                                     size_t span, uint32_t *info) {
+    for (size_t head = from; idx - head < span; head &= head - 1u) {
+        *info = bsa__rec_info(s, head);
+        if (bsa__info_kind(*info) != BSA__KIND_NONE)
+            return idx - head < ((size_t)1 << bsa__info_order(*info)) ? head : SIZE_MAX;
+        if (head == 0)
+            break;
+    }
+    return SIZE_MAX;
+}
+
 /* section.c: layout, registration, lookup by address */
 /* BSA_OK if `region` would hold at least one managed page. Writes nothing. */
 BSA__HIDDEN bsa_status_t bsa__section_check_region(size_t page_size, void *region, size_t len);
@@ -290,6 +309,11 @@ typedef struct bsa__slab_geo {
     uint32_t pages, first_offset, count;
 } bsa__slab_geo_t;
 
+/* Bytes of one slab of class `cls` on slab allocator `s` (from its geometry). */
+static inline size_t bsa__slab_bytes(const bsa_slab_t *s, unsigned cls) {
+    return (size_t)s->_cls[cls]._slab_pages * s->_page_size;
+}
+
 /* slab_geometry.c: the one place that knows slab geometry. False for bad inputs. */
 BSA__HIDDEN bool bsa__slab_geometry(unsigned size_class, size_t page_size,
                                     bsa__slab_geo_t *out);
@@ -339,11 +363,11 @@ typedef struct bsa__cpu {
 /* Every call finds its CPU as cpus + id: a power-of-two size makes that one shift (960
  * bytes took four instructions, twice per object pair). Also keeps CPUs off each other's
  * cache lines. */
+_Static_assert((sizeof(bsa__cpu_t) & (sizeof(bsa__cpu_t) - 1u)) == 0,
+               "bsa__cpu_t: keep its size a power of two");
 /* Every slab call finds its class as _cls + class: 64 bytes make that a shift on 64-bit
  * targets (56 took three instructions, several times per object pair). */
 _Static_assert(sizeof(void *) != 8 || sizeof(bsa__slab_class_t) == 64,
                "bsa__slab_class_t: keep it 64 bytes on 64-bit targets");
-_Static_assert((sizeof(bsa__cpu_t) & (sizeof(bsa__cpu_t) - 1u)) == 0,
-               "bsa__cpu_t: keep its size a power of two");
 
 #endif /* BSA_INTERNAL_H */

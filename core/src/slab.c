@@ -75,10 +75,6 @@ bsa_status_t bsa_slab_alloc(bsa_slab_t *s, size_t size, size_t align, void **out
     return st;
 }
 
-static size_t slab_bytes(const bsa_slab_t *s, unsigned cls) {
-    return (size_t)s->_cls[cls]._slab_pages * s->_page_size;
-}
-
 static bool is_live_slab(const bsa__slab_hdr_t *h) { return h->cookie == bsa__slab_cookie(h); }
 
 void bsa__slab_add(bsa_slab_t *s, unsigned cls, void *base) {
@@ -110,7 +106,7 @@ bsa_status_t bsa_slab_add_slab(bsa_slab_t *s, unsigned size_class, void *base, s
         return BSA_E_UNINIT;
     /* Standalone slabs are found by alignment (bsa__slab_header_of), hence the check. */
     if (size_class >= BSA_SIZE_CLASS_COUNT || base == NULL ||
-        bytes != slab_bytes(s, size_class) || ((uintptr_t)base & (bytes - 1u)) != 0)
+        bytes != bsa__slab_bytes(s, size_class) || ((uintptr_t)base & (bytes - 1u)) != 0)
         return BSA_E_INVALID;
     const bsa__slab_hdr_t *h = base;
     if (is_live_slab(h) && h->owner == s)
@@ -189,7 +185,7 @@ bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, void *ptr,
 
 /* The slab of `ptr` for a class, found by alignment and verified by its header. */
 bsa__slab_hdr_t *bsa__slab_header_of(const bsa_slab_t *s, unsigned cls, const void *ptr) {
-    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)((uintptr_t)ptr & ~(slab_bytes(s, cls) - 1u));
+    bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)((uintptr_t)ptr & ~(bsa__slab_bytes(s, cls) - 1u));
     if (!is_live_slab(h) || h->owner != s || h->size_class != cls)
         return NULL;
     return h;

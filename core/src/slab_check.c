@@ -58,6 +58,13 @@ static bool on_list(const bsa__slab_hdr_t *list, const bsa__slab_hdr_t *h, size_
     return false;
 }
 
+/* `h` is on one of the class's three lists (walks bounded by its slab count). */
+static bool of_class(const bsa__slab_class_t *c, const bsa__slab_hdr_t *h) {
+    size_t limit = bsa__count(&c->_slabs);
+    return on_list(c->_partial, h, limit) || on_list(c->_full, h, limit) ||
+           on_list(c->_empty, h, limit);
+}
+
 /* Every slab on the class's ready stack is one of its slabs, with frees waiting. Not the
  * converse: a push may be between its two CAS right now. */
 static bool check_ready(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigned cls) {
@@ -66,8 +73,7 @@ static bool check_ready(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigne
                                               memory_order_acquire);
     for (; h != NULL; h = (bsa__slab_hdr_t *)atomic_load_explicit(bsa__slab_ready_next(h),
                                                                   memory_order_relaxed)) {
-        if (++n > limit || !(on_list(c->_partial, h, limit) || on_list(c->_full, h, limit) ||
-                             on_list(c->_empty, h, limit)) ||
+        if (++n > limit || !of_class(c, h) ||
             atomic_load_explicit(bsa__slab_remote_head(h), memory_order_relaxed) == 0)
             return false;
     }
@@ -79,13 +85,9 @@ static bool check_hint(const bsa_slab_t *s) {
     const bsa__slab_hdr_t *h = s->_hint;
     if (h == NULL)
         return s->_hint_bytes == 0;
-    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
-        const bsa__slab_class_t *c = &s->_cls[k];
-        size_t limit = bsa__count(&c->_slabs);
-        if (on_list(c->_partial, h, limit) || on_list(c->_full, h, limit) ||
-            on_list(c->_empty, h, limit))
-            return s->_hint_bytes == (size_t)c->_slab_pages * s->_page_size;
-    }
+    for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++)
+        if (of_class(&s->_cls[k], h))
+            return s->_hint_bytes == bsa__slab_bytes(s, k);
     return false;
 }
 

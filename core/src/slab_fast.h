@@ -100,6 +100,13 @@ static inline bool bsa__slab_put(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint3
     return false;
 }
 
+/* Makes live slab `h` of `s` the free hint (bsa_slab_t._hint; retire() in slab.c clears
+ * it). Owner only. */
+static inline void bsa__slab_set_hint(bsa_slab_t *s, bsa__slab_hdr_t *h) {
+    s->_hint = h;
+    s->_hint_bytes = bsa__slab_bytes(s, h->size_class);
+}
+
 /* bsa__slab_alloc_class when a partial slab exists and no drain is due: remote frees
  * wait, if any, until every slab with room is entirely free (bsa__only_empty_room). */
 static inline bool bsa__slab_alloc_fast(bsa_slab_t *s, unsigned cls, void **out) {

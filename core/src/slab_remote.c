@@ -156,7 +156,7 @@ bsa_status_t bsa_slab_remote_free(void *ptr, size_t size, size_t align) {
         bsa__slab_hdr_t *h = (bsa__slab_hdr_t *)((uintptr_t)ptr & ~(bytes - 1u));
         if (h->cookie == bsa__slab_cookie(h) && h->size_class == (unsigned)cls &&
             h->owner != NULL && h->owner->_magic == BSA__SLAB_MAGIC &&
-            (size_t)h->owner->_cls[cls]._slab_pages * h->owner->_page_size == bytes)
+            bsa__slab_bytes(h->owner, (unsigned)cls) == bytes)
             return bsa__slab_remote_push(h, ptr);
     }
     return BSA_E_BAD_FREE;
