@@ -75,4 +75,32 @@ static inline void bsa__list_move(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsi
     bsa__list_push(c, h, list);
 }
 
+/* The two moves of a slab that fills and frees one slot at a time (a program that frees
+ * an old object and allocates a new one), spelled out for their known lists: the generic
+ * unlink finds the list head through the slab's `list` field. */
+
+/* The partial list's head, where allocations take from, just filled: to the full list. */
+static inline void bsa__list_full_from_partial_head(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
+    bsa__slab_hdr_t *next = h->next, *full = c->_full;
+    c->_partial = next;
+    if (next)
+        next->prev = NULL;
+    h->list = BSA__LIST_FULL;
+    h->next = full; /* h->prev is NULL already: h was a head */
+    if (full)
+        full->prev = h;
+    c->_full = h;
+}
+
+/* A full slab got a free slot back: to the partial list. */
+static inline void bsa__list_partial_from_full(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        c->_full = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    bsa__list_push(c, h, BSA__LIST_PARTIAL);
+}
+
 #endif /* BSA_SLAB_LISTS_H */
