@@ -10,6 +10,7 @@
  *   pair_sized/<size>    bsa_alloc + bsa_free_sized
  *   pair_unsized/<size>  bsa_alloc + bsa_free
  *   pages/<order>        bsa_alloc_pages + bsa_free_pages
+ *   large/<order>        bsa_alloc + bsa_free of a large object of 2^order pages
  *   remote_free/<size>   bsa_free_sized from a thread that does not own the slab
  *   alloc_after_remote/<size>  the owner's allocations right after those remote frees
  *                        (the first one drains them all)
@@ -98,6 +99,14 @@ static void page_pairs(unsigned order, unsigned n) {
     }
 }
 
+static void large_pairs(unsigned order, unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+        void *p = alloc_obj((size_t)PAGE << order);
+        escape(p);
+        check(bsa_free(&heap, p), "bsa_free");
+    }
+}
+
 static void measure_pairs(void) {
     for (unsigned c = 0; c < BSA_SIZE_CLASS_COUNT; c++) {
         size_t size = bsa_size_class_bytes(c);
@@ -112,6 +121,12 @@ static void measure_pairs(void) {
         page_pairs(k, WARMUP);
         begin("pages", (long)k, PAIRS);
         page_pairs(k, PAIRS);
+        end();
+    }
+    for (unsigned k = 0; k < ORDERS; k++) {
+        large_pairs(k, WARMUP);
+        begin("large", (long)k, PAIRS);
+        large_pairs(k, PAIRS);
         end();
     }
 }

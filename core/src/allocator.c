@@ -177,12 +177,14 @@ static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hd
     return st;
 }
 
-/* Frees the LARGE block of `order` at addr, or refuses and reports it. */
-BSA__NOINLINE static bsa_status_t free_large(bsa_allocator_t *a, uintptr_t addr,
+/* Frees the LARGE block of `order` at addr, in section `s`, for the calling CPU `cpu`,
+ * or refuses and reports it. */
+BSA__NOINLINE static bsa_status_t free_large(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                             bsa__section_t *s, uintptr_t addr,
                                              unsigned order) {
     /* Re-validated under the lock (or by the page cache's claim): a racing double free
      * loses there. */
-    if (bsa__free_block(a, addr, order, BSA__KIND_LARGE) == BSA_OK)
+    if (bsa__free_block_in(a, cpu, s, addr, order, BSA__KIND_LARGE) == BSA_OK)
         return BSA_OK;
     return bsa__refuse(a, (void *)addr);
 }
@@ -200,7 +202,7 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
                 return free_small(a, cpu, h, ptr);
         } else if (blk.kind == BSA__KIND_LARGE && size_class < 0 && head == (uintptr_t)ptr &&
                    (order < 0 || blk.order == (unsigned)order)) {
-            return free_large(a, head, blk.order);
+            return free_large(a, cpu, blk.sec, head, blk.order);
         }
     }
     return bsa__refuse(a, ptr);
@@ -233,7 +235,7 @@ static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, v
     uint32_t info = bsa__rec_info(s, idx);
     if (size_class < 0 && bsa__info_kind(info) == BSA__KIND_LARGE &&
         bsa__page_addr(&a->_buddy, s, idx) == addr)
-        return free_large(a, addr, bsa__info_order(info));
+        return free_large(a, cpu, s, addr, bsa__info_order(info));
     bsa__slab_hdr_t *h = bsa__slab_of_page(a, cpu, s, idx, info);
     if (h == NULL || (size_class >= 0 && h->size_class != (unsigned)size_class))
         return free_checked(a, cpu, ptr, size_class, -1);

@@ -66,8 +66,8 @@ BSA__NOINLINE static bsa_status_t cache_free_elsewhere(bsa_allocator_t *a, bsa__
     return cache_free_in(a, cpu, s, addr, order, kind);
 }
 
-/* bsa__free_block, inlined into bsa_free_pages. Every call a tail call: see
- * bsa__alloc_block. */
+/* bsa_free_pages's free, which finds the CPU and the section itself (bsa__free_block_in
+ * is given them). Every call a tail call: see bsa__alloc_block. */
 static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
                                       unsigned kind) {
     if (!bsa__page_cached(a, order))
@@ -79,9 +79,11 @@ static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsign
     return cache_free_in(a, cpu, s, addr, order, kind);
 }
 
-bsa_status_t bsa__free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
-                             unsigned kind) {
-    return free_block(a, addr, order, kind);
+bsa_status_t bsa__free_block_in(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__section_t *s,
+                                uintptr_t addr, unsigned order, unsigned kind) {
+    if (!bsa__page_cached(a, order))
+        return bsa__locked_free_in(a, s, (void *)addr, kind, order);
+    return cache_free_in(a, cpu, s, addr, order, kind);
 }
 
 bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
