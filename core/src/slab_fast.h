@@ -77,8 +77,8 @@ static inline void *bsa__slab_take(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uns
     atomic_store_explicit(&h->maps[w], v & (v - 1u), memory_order_relaxed);
     h->free = free;
     bsa__count_add(&c->_in_use, 1);
-    if (free == 0) /* h is the partial list's head (both callers take from there) */
-        bsa__list_full_from_partial_head(c, h);
+    if (free == 0) /* h is on the partial list (both callers take from there) */
+        bsa__list_move_from(c, h, BSA__LIST_PARTIAL, BSA__LIST_FULL);
     uint32_t slot = (w << BSA__WORD_SHIFT) + bsa__ctz(v);
     return first + ((size_t)slot << (cls + 3u));
 }
@@ -96,7 +96,7 @@ static inline bool bsa__slab_put(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint3
     if (h->free == h->count && h->list != BSA__LIST_EMPTY)
         return true;
     if (h->list == BSA__LIST_FULL)
-        bsa__list_partial_from_full(c, h);
+        bsa__list_move_from(c, h, BSA__LIST_FULL, BSA__LIST_PARTIAL);
     return false;
 }
 

@@ -14,23 +14,32 @@ static inline bsa__slab_hdr_t **bsa__list_head(bsa__slab_class_t *c, unsigned li
                                      : &c->_empty;
 }
 
-static inline void bsa__list_unlink(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
-    if (h->prev)
-        h->prev->next = h->next;
+/* Takes `h` off `list`, the one it is on. A caller that knows the list passes it (the
+ * head is then found without a branch on h->list); bsa__list_unlink reads it. */
+static inline void bsa__list_unlink_from(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+                                         unsigned list) {
+    bsa__slab_hdr_t *prev = h->prev, *next = h->next; /* read once: the stores may alias */
+    if (prev)
+        prev->next = next;
     else
-        *bsa__list_head(c, h->list) = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
-    h->next = h->prev = NULL;
+        *bsa__list_head(c, list) = next;
+    if (next)
+        next->prev = prev;
+    /* h's own links are left as they are: bsa__list_link rewrites both, and a slab
+     * handed back is not read again. */
+}
+
+static inline void bsa__list_unlink(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
+    bsa__list_unlink_from(c, h, h->list);
 }
 
 static inline void bsa__list_link(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
-    bsa__slab_hdr_t **head = bsa__list_head(c, list);
+    bsa__slab_hdr_t **head = bsa__list_head(c, list), *first = *head;
     h->list = (uint16_t)list;
     h->prev = NULL;
-    h->next = *head;
-    if (*head)
-        (*head)->prev = h;
+    h->next = first;
+    if (first)
+        first->prev = h;
     *head = h;
 }
 
@@ -75,32 +84,12 @@ static inline void bsa__list_move(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsi
     bsa__list_push(c, h, list);
 }
 
-/* The two moves of a slab that fills and frees one slot at a time (a program that frees
- * an old object and allocates a new one), spelled out for their known lists: the generic
- * unlink finds the list head through the slab's `list` field. */
-
-/* The partial list's head, where allocations take from, just filled: to the full list. */
-static inline void bsa__list_full_from_partial_head(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
-    bsa__slab_hdr_t *next = h->next, *full = c->_full;
-    c->_partial = next;
-    if (next)
-        next->prev = NULL;
-    h->list = BSA__LIST_FULL;
-    h->next = full; /* h->prev is NULL already: h was a head */
-    if (full)
-        full->prev = h;
-    c->_full = h;
-}
-
-/* A full slab got a free slot back: to the partial list. */
-static inline void bsa__list_partial_from_full(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
-    if (h->prev)
-        h->prev->next = h->next;
-    else
-        c->_full = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
-    bsa__list_push(c, h, BSA__LIST_PARTIAL);
+/* bsa__list_move from a list the caller knows `h` is on: the fast paths' moves
+ * (partial -> full as a slab fills, full -> partial as it gets a slot back). */
+static inline void bsa__list_move_from(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+                                       unsigned from, unsigned to) {
+    bsa__list_unlink_from(c, h, from);
+    bsa__list_push(c, h, to);
 }
 
 #endif /* BSA_SLAB_LISTS_H */
