@@ -158,8 +158,9 @@ bsa_status_t bsa_alloc(bsa_allocator_t *a, size_t size, size_t align, void **out
     return alloc_large(a, size, align, out);
 }
 
-static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hdr_t *h,
-                               void *ptr) {
+/* Frees slab object ptr of header h, in section `s` (the caller's lookup found both). */
+static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__section_t *s,
+                               bsa__slab_hdr_t *h, void *ptr) {
     if (h->owner != &cpu->slab) /* another CPU's (bsa__slab_header_at checked it is one) */
         return bsa__slab_remote_push(h, ptr);
     bsa_slab_pages_t release;
@@ -168,12 +169,9 @@ static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__slab_hd
                           ? BSA_OK
                           : bsa__slab_free_in(&cpu->slab, h, ptr, &release);
     bsa__cpu_unlock(a, cpu, state);
-    bsa__section_t *s;
-    if (st == BSA_RELEASE_PAGES)
-        st = bsa__section_of(a, cpu, (uintptr_t)release.base, &s)
-                 ? bsa__locked_free_in(a, s, release.base, BSA__KIND_SLAB,
-                                       bsa__order_of(release.pages))
-                 : BSA_E_CORRUPT; /* a slab in no section: cannot happen */
+    if (st == BSA_RELEASE_PAGES) /* h's slab: in section s, where ptr is */
+        st = bsa__locked_free_in(a, s, release.base, BSA__KIND_SLAB,
+                                 bsa__order_of(release.pages));
     return st;
 }
 
@@ -199,7 +197,7 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
         if (blk.kind == BSA__KIND_SLAB && order < 0) {
             bsa__slab_hdr_t *h = bsa__slab_header_at(a, cpu, head);
             if (h && (size_class < 0 || h->size_class == (unsigned)size_class))
-                return free_small(a, cpu, h, ptr);
+                return free_small(a, cpu, blk.sec, h, ptr);
         } else if (blk.kind == BSA__KIND_LARGE && size_class < 0 && head == (uintptr_t)ptr &&
                    (order < 0 || blk.order == (unsigned)order)) {
             return free_large(a, cpu, blk.sec, head, blk.order);
@@ -243,7 +241,8 @@ static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, v
     if (h->owner != own)
         return bsa__slab_remote_push(h, ptr);
     bsa__slab_set_hint(own, h);
-    return BSA__LIKELY(bsa__slab_free_fast(own, h, ptr)) ? BSA_OK : free_small(a, cpu, h, ptr);
+    return BSA__LIKELY(bsa__slab_free_fast(own, h, ptr)) ? BSA_OK
+                                                           : free_small(a, cpu, s, h, ptr);
 }
 
 /* A slab object of class size_class (-1: unknown): the exclusive-mode paths, else

@@ -177,7 +177,9 @@ static inline bool bsa__page_cached(const bsa_allocator_t *a, unsigned order) {
 }
 
 /* allocator_pages.c: bsa__alloc_block's path when the newest cached block is not in
- * the CPU's last section: it finds that section (or the buddy serves the request). */
+ * the CPU's last section: it finds that section (or the buddy serves the request). It
+ * peeks at the cache again rather than take the peek's values: two more arguments would
+ * go on the stack, and bsa__alloc_block's call would no longer be a tail call. */
 BSA__HIDDEN bsa_status_t bsa__alloc_block_elsewhere(bsa_allocator_t *a, bsa__cpu_t *cpu,
                                                     unsigned order, size_t align,
                                                     unsigned kind, void **out);
