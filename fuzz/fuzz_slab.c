@@ -444,7 +444,8 @@ static void op_corrupt(const fz_op_t *op) {
         {&s->_page_size, sizeof(size_t), flip << 12, corrupt, "the page size"},
     };
     const size_t nclass = sizeof of_class / sizeof of_class[0];
-    unsigned sel = (op->cpu >> 2) % 18;
+    enum { NSLAB_FIELDS = 15 }; /* of_slab's entries, below (it needs a slab) */
+    unsigned sel = (op->cpu >> 2) % (unsigned)(nclass + NSLAB_FIELDS);
     if (sl < 0 || sel < nclass) {
         const field_t *f = &of_class[sel % nclass];
         corrupt_field(s, f->at, f->size, f->flip, f->want, f->what);
@@ -461,12 +462,19 @@ static void op_corrupt(const fz_op_t *op) {
         {&h->hint, 4, flip, either, "a slab's hint"},
         /* one bit of the free map: the free count no longer matches the bitmap */
         {(void *)&h->maps[op->b % h->words], 8, bit, corrupt, "a free-map word"},
-        /* the pending map is only read by drains */
+        /* the pending map: remote freers set bits at any time, so the check reads none */
         {(void *)bsa__slab_pending_word(h, op->b % h->words), 8, bit, either, "a pending-map word"},
         {(void *)&h->owner, sizeof h->owner, flip << 4, corrupt, "a slab's owner"},
         {(void *)&h->prev, sizeof h->prev, flip << 4, corrupt, "a slab's prev"},
+        /* added later, hence at the end (the seeds' selectors keep their fields) */
+        {&h->first_offset, 4, flip, corrupt, "a slab's first offset"},
+        {&h->remote, 4, flip, corrupt, "a slab's remote-words index"},
+        /* the instance's free hint: compared with the lists' slabs, never followed */
+        {(void *)&s->_hint, sizeof s->_hint, flip << 4, corrupt, "the free hint"},
+        {&s->_hint_bytes, sizeof(size_t), flip, corrupt, "the free hint's size"},
     };
-    const field_t *f = &of_slab[(sel - nclass) % (sizeof of_slab / sizeof of_slab[0])];
+    _Static_assert(sizeof of_slab / sizeof of_slab[0] == NSLAB_FIELDS, "NSLAB_FIELDS");
+    const field_t *f = &of_slab[sel - nclass];
     corrupt_field(s, f->at, f->size, f->flip, f->want, f->what);
 }
 

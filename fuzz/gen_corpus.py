@@ -116,11 +116,12 @@ S = dict(ALLOC=0, FREE=4, REMOTE=6, DOUBLE=8, RECLAIM=9, BAD_ADD=10, BAD_CALLS=1
          QUERY=13, FREE_MANY=14, ALLOC_MANY=15, CORRUPT=16)
 
 
-# fuzz_slab's CORRUPT: (cpu >> 2) % 18 picks the field, as the tables in op_corrupt.
+# fuzz_slab's CORRUPT: (cpu >> 2) % 22 picks the field, as the tables in op_corrupt.
 S_FIELD = {name: i for i, name in enumerate((
     "class_count", "class_slab_pages", "class_first_offset", "class_slabs", "class_in_use",
     "magic", "page_size", "cookie", "size_class", "list", "count", "free", "words", "hint",
-    "free_map", "pending_map", "owner", "prev"))}
+    "free_map", "pending_map", "owner", "prev", "first_offset", "remote", "free_hint",
+    "free_hint_bytes"))}
 
 
 def s_corrupt(field, cls=0, slab=0, c=0):
@@ -170,7 +171,9 @@ def slab_seeds():
          s_corrupt("free_map", slab=2, c=5), s_corrupt("pending_map", c=3),
          s_corrupt("owner"), s_corrupt("class_count"), s_corrupt("class_slab_pages", cls=3),
          s_corrupt("class_first_offset", cls=8), s_corrupt("class_slabs"),
-         s_corrupt("class_slabs", cls=5), s_corrupt("class_in_use"), s_corrupt("magic")])
+         s_corrupt("class_slabs", cls=5), s_corrupt("class_in_use"), s_corrupt("magic"),
+         s_corrupt("first_offset"), s_corrupt("remote", slab=1), s_corrupt("free_hint"),
+         s_corrupt("free_hint_bytes", c=32)])
     # A free count that contradicts the slab's list (partial with none free, full with
     # some free, empty with not all free), a back link, the page size.
     s["corrupt_lists"] = s_head(cpus=1) + b"".join([

@@ -224,7 +224,7 @@ void m_slab_drain(model_t *m, unsigned cpu, unsigned cls);
 void m_slab_alloc_drain(model_t *m, unsigned cpu, unsigned cls);
 /* An allocation landed in `slab` at `slot` (the caller checked it was free). */
 void m_slab_take(model_t *m, int slab, uint32_t slot);
-/* Owner frees a live slot (after its drain). True: the slab must go back (removed). */
+/* Owner frees a live slot (a free does not drain). True: the slab must go back (removed). */
 bool m_slab_local_free(model_t *m, int slab, uint32_t slot);
 void m_slab_remote_free(model_t *m, int slab, uint32_t slot);
 /* One reclaim step of `cpu`: drains classes from 0 up to the first with a fully free
