@@ -160,14 +160,18 @@ static bool check_pages(bsa_status_t st, void *p, unsigned k, size_t align, bool
     return true;
 }
 
+/* Whether requests of order k on this run's CPUs go through the page cache (lowmem
+ * ones never do). */
+static bool cache_order(unsigned k) {
+    return (flags & BSA_CPU_EXCLUSIVE) && k <= BSA_PAGE_CACHE_MAX_ORDER;
+}
+
 /* A page block (PAGES, or a LARGE object's) of order k aligned to `align`: in exclusive
  * mode the CPU's newest cached block of the order comes first when it meets `align`
  * (lowmem never). True when the model expects that hit, and the core gave it. */
-static bool check_cache_hit(bsa_status_t st, void *p, unsigned k, size_t align, bool lowmem,
+static bool check_cache_hit(bsa_status_t st, void *p, unsigned k, size_t align,
                             unsigned kind, const char *what) {
-    uintptr_t cached = (flags & BSA_CPU_EXCLUSIVE) && !lowmem && k <= BSA_PAGE_CACHE_MAX_ORDER
-                           ? m_cache_top(&model, cur_cpu, k, align)
-                           : 0;
+    uintptr_t cached = cache_order(k) ? m_cache_top(&model, cur_cpu, k, align) : 0;
     if (cached == 0)
         return false;
     fz_expect_status(what, st, BSA_OK);
@@ -177,11 +181,54 @@ static bool check_cache_hit(bsa_status_t st, void *p, unsigned k, size_t align, 
     return true;
 }
 
-/* A live page block freed: into the CPU's page cache in exclusive mode when it has room
- * for the order, else back to the free pages. */
+/* The order of a LARGE block that the call being checked freed after its allocation (a
+ * bsa_realloc that moved), -1 if none: the core's stack then holds it above a refill. */
+static int freed_after_order = -1;
+
+/* After the buddy served a request of order k that found the CPU's stack of the order
+ * empty: the refill (page_cache.h). Up to DEPTH - 1 more blocks of the order, each the
+ * buddy's choice among the first section's free buddy-aligned runs, while there is one.
+ * Which runs the core took is its choice: its stack says, the model judges each. */
+static void check_refill(unsigned k) {
+    const bsa__page_cache_t *c = &alloc._cpus[cur_cpu].pages;
+    uint32_t n = atomic_load_explicit((_Atomic uint32_t *)&c->count[k], memory_order_relaxed);
+    n -= freed_after_order == (int)k; /* never a spill: a refill leaves room for one */
+    uint32_t i = 0;
+    for (size_t idx = 0; i + 1u < BSA_PAGE_CACHE_DEPTH; i++) {
+        int sec = m_pages_first_fit(&model, k, ps, false, &idx);
+        if (sec < 0)
+            break;
+        if (i >= n)
+            fz_fail("refill of order %u: core cached %u blocks, model has a run (section %d "
+                    "page %zu)", k, n, sec, idx);
+        const char *why = m_pages_judge(&model, c->block[k][i], k, ps, false, sec);
+        if (why)
+            fz_fail("refill of order %u: core cached %#lx: %s", k,
+                    (unsigned long)c->block[k][i], why);
+        m_cache_take(&model, cur_cpu, k, c->block[k][i]);
+    }
+    if (n != i)
+        fz_fail("refill of order %u: core cached %u blocks, model %u", k, n, i);
+}
+
+/* A page block (PAGES, LARGE) that the page cache did not serve: the buddy's
+ * (check_pages), with a refill when the CPU's stack of the order was empty. */
+static bool check_buddy_block(bsa_status_t st, void *p, unsigned k, size_t align,
+                              unsigned kind, const char *what) {
+    bool refill = cache_order(k) && model.pages.cached[cur_cpu][k] == 0;
+    if (!check_pages(st, p, k, align, false, kind, what))
+        return false;
+    if (refill)
+        check_refill(k);
+    return true;
+}
+
+/* A live page block freed: into the CPU's page cache in exclusive mode (pushed, or
+ * spilled with the whole stack when that is full), else back to the free pages. */
 static void release_block(int blk) {
-    if (!(flags & BSA_CPU_EXCLUSIVE) || model.pages.block[blk].order > BSA_PAGE_CACHE_MAX_ORDER ||
-        !m_cache_push(&model, cur_cpu, blk))
+    if (cache_order(model.pages.block[blk].order))
+        m_cache_free(&model, cur_cpu, blk);
+    else
         m_pages_release(&model, blk);
 }
 
@@ -236,8 +283,8 @@ static m_obj_t *check_alloc(size_t size, size_t align, bsa_status_t st, void *p,
         }
         unsigned k = m_order_of(pages);
         size_t block_align = a > ps ? a : ps;
-        if (!check_cache_hit(st, p, k, block_align, false, M_LARGE, "bsa_alloc (large)") &&
-            !check_pages(st, p, k, block_align, false, M_LARGE, "bsa_alloc (large)"))
+        if (!check_cache_hit(st, p, k, block_align, M_LARGE, "bsa_alloc (large)") &&
+            !check_buddy_block(st, p, k, block_align, M_LARGE, "bsa_alloc (large)"))
             return NULL;
         o.kind = M_LARGE;
         o.order = k;
@@ -419,7 +466,10 @@ static void do_realloc(uintptr_t ptr, size_t size, size_t align, uint8_t fill) {
         if (bad >= 0)
             fz_fail("bsa_realloc moved %p to %p: byte +%ld not copied", (void *)ptr, out, bad);
     }
-    if (check_alloc(size, align, st, out, fill) == NULL)
+    freed_after_order = old.kind == M_LARGE ? (int)old.order : -1;
+    m_obj_t *fresh = check_alloc(size, align, st, out, fill);
+    freed_after_order = -1;
+    if (fresh == NULL)
         return; /* failed: the old block is untouched and still live (verify checks) */
     if (model_free(ptr, -1, -1) != BSA_OK)
         fz_fail("bsa_realloc: the model cannot free the old block %p", (void *)ptr);
@@ -440,8 +490,9 @@ static void do_alloc_pages(size_t count, size_t align, bool lowmem, bool null_ou
         return;
     }
     unsigned k = m_order_of(count);
-    if (!check_cache_hit(st, p, k, a, lowmem, M_PAGES, "bsa_alloc_pages") &&
-        !check_pages(st, p, k, a, lowmem, M_PAGES, "bsa_alloc_pages"))
+    if (lowmem ? !check_pages(st, p, k, a, true, M_PAGES, "bsa_alloc_pages_lowmem")
+               : !check_cache_hit(st, p, k, a, M_PAGES, "bsa_alloc_pages") &&
+                     !check_buddy_block(st, p, k, a, M_PAGES, "bsa_alloc_pages"))
         return;
     m_obj_t o = {.addr = (uintptr_t)p, .size = ps << k, .align = align, .count = count,
                  .kind = M_PAGES, .order = k, .cpu = cur_cpu, .state = M_LIVE, .fill = fill};

@@ -117,13 +117,17 @@ static void measure_pairs(void) {
             end();
         }
     }
+    /* Each order from a reclaimed CPU: what earlier orders left in its page cache would
+     * change how deep an uncached order's pair splits and merges. */
     for (unsigned k = 0; k < ORDERS; k++) {
+        check(bsa_reclaim(&heap), "bsa_reclaim");
         page_pairs(k, WARMUP);
         begin("pages", (long)k, PAIRS);
         page_pairs(k, PAIRS);
         end();
     }
     for (unsigned k = 0; k < ORDERS; k++) {
+        check(bsa_reclaim(&heap), "bsa_reclaim");
         large_pairs(k, WARMUP);
         begin("large", (long)k, PAIRS);
         large_pairs(k, PAIRS);

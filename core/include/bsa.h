@@ -222,14 +222,19 @@ BSA_API bsa_status_t bsa_slab_check(const bsa_slab_t *s);
  * other CPUs' slab lists unlocked in this mode: call them on a quiet allocator. */
 #define BSA_CPU_EXCLUSIVE 1u
 
-/* With BSA_CPU_EXCLUSIVE each CPU also keeps the page blocks of order
- * 0..BSA_PAGE_CACHE_MAX_ORDER that bsa_free_pages (or bsa_free of a large object) gives
- * it, up to BSA_PAGE_CACHE_DEPTH per order, last in first out, as Linux keeps per-CPU
- * page lists: a page pair on one CPU then takes no lock and does no split or merge. A
- * cached block counts as taken (not in free_pages; bsa_stats.cached_pages).
- * bsa_alloc_pages and a large bsa_alloc take the newest cached block of the order when
- * it meets the alignment (lowmem requests never use the cache);
- * a request the buddy cannot meet first gives the calling CPU's whole cache back and
+/* With BSA_CPU_EXCLUSIVE each CPU also keeps page blocks of order
+ * 0..BSA_PAGE_CACHE_MAX_ORDER, up to BSA_PAGE_CACHE_DEPTH per order, last in first out,
+ * as Linux keeps per-CPU page lists: a page pair on one CPU then takes no lock and does
+ * no split or merge. A cached block counts as taken (not in free_pages;
+ * bsa_stats.cached_pages). bsa_alloc_pages and a large bsa_alloc take the newest cached
+ * block of the order when it meets the alignment (lowmem requests never use the cache).
+ * The cache moves blocks to and from the buddy in batches, one buddy lock hold each:
+ *   - refill: a request that finds its order's stack empty takes its block from the
+ *     buddy and DEPTH - 1 more of the order (page-aligned, fewer if the buddy runs out)
+ *     for the stack;
+ *   - spill: bsa_free_pages (or bsa_free of a large object) pushes the block; when the
+ *     stack is full, the block and the whole stack go back to the buddy.
+ * A request the buddy cannot meet first gives the calling CPU's whole cache back and
  * tries again; bsa_reclaim gives it back too. Other CPUs' caches are theirs: call
  * bsa_reclaim on an idle CPU to return its pages. At most DEPTH * (2^(MAX_ORDER+1) - 1)
  * = 124 pages per CPU. Additions to API.md. */

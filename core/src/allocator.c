@@ -69,18 +69,20 @@ bsa_status_t bsa_add_region(bsa_allocator_t *a, void *region, size_t len) {
     return st;
 }
 
-/* One buddy call under the buddy lock. In exclusive mode a request the buddy cannot
- * meet gives the calling CPU's page cache back (same lock hold) and tries once more. */
+bsa_status_t bsa__alloc_after_give_back(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
+                                        size_t align, bool lowmem, unsigned kind, void **out) {
+    if (cpu == NULL)
+        cpu = bsa__current_cpu(a);
+    if (bsa__page_cache_pages(&cpu->pages) == 0 ||
+        bsa__page_cache_give_back(&a->_buddy, &cpu->pages) != BSA_OK)
+        return BSA_E_NOMEM;
+    return bsa__buddy_alloc(&a->_buddy, order, align, lowmem, kind, out);
+}
+
 bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align, bool lowmem,
                                 unsigned kind, void **out) {
     uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
-    bsa_status_t st = bsa__buddy_alloc(&a->_buddy, order, align, lowmem, kind, out);
-    if (BSA__UNLIKELY(st == BSA_E_NOMEM) && (a->_flags & BSA_CPU_EXCLUSIVE)) {
-        bsa__page_cache_t *cache = &bsa__current_cpu(a)->pages;
-        if (bsa__page_cache_pages(cache) != 0 &&
-            bsa__page_cache_give_back(&a->_buddy, cache) == BSA_OK)
-            st = bsa__buddy_alloc(&a->_buddy, order, align, lowmem, kind, out);
-    }
+    bsa_status_t st = bsa__alloc_held(a, NULL, order, align, lowmem, kind, out);
     bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
     return st;
 }

@@ -168,6 +168,26 @@ static inline bsa__slab_hdr_t *bsa__slab_of_page(const bsa_allocator_t *a,
 }
 
 /* allocator.c */
+/* bsa__alloc_held's rare path: the buddy could not meet the request in exclusive mode.
+ * The calling CPU's page cache goes back and the buddy tries once more; E_NOMEM if it
+ * held nothing. `cpu`: that CPU, or NULL when the caller has not looked it up. */
+BSA__HIDDEN bsa_status_t bsa__alloc_after_give_back(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                                    unsigned order, size_t align, bool lowmem,
+                                                    unsigned kind, void **out);
+
+/* One buddy allocation under the buddy lock, which the caller holds. Inline: a call of
+ * its own would save and restore its seven arguments around the buddy's call (34
+ * instructions per uncached page pair). */
+static inline bsa_status_t bsa__alloc_held(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
+                                           size_t align, bool lowmem, unsigned kind,
+                                           void **out) {
+    bsa_status_t st = bsa__buddy_alloc(&a->_buddy, order, align, lowmem, kind, out);
+    if (BSA__LIKELY(st != BSA_E_NOMEM) || !(a->_flags & BSA_CPU_EXCLUSIVE))
+        return st;
+    return bsa__alloc_after_give_back(a, cpu, order, align, lowmem, kind, out);
+}
+/* bsa__alloc_held with the lock taken and dropped around it. Six arguments, no CPU: its
+ * callers' calls stay tail calls. */
 BSA__HIDDEN bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align,
                                            bool lowmem, unsigned kind, void **out);
 
@@ -183,10 +203,16 @@ static inline bool bsa__page_cached(const bsa_allocator_t *a, unsigned order) {
 BSA__HIDDEN bsa_status_t bsa__alloc_block_elsewhere(bsa_allocator_t *a, bsa__cpu_t *cpu,
                                                     unsigned order, size_t align,
                                                     unsigned kind, void **out);
+/* allocator_pages.c: bsa__alloc_block's path when the page cache has no block for the
+ * request: the buddy's, and when the stack of the order is empty, a refill of it in the
+ * same lock hold (page_cache.h). */
+BSA__HIDDEN bsa_status_t bsa__alloc_block_missed(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                                 unsigned order, size_t align, unsigned kind,
+                                                 void **out);
 
 /* A block of `kind` (PAGES, LARGE; not lowmem) for a validated request: the newest
  * cached block of the order if the page cache is in use and it meets `align`, else the
- * buddy's. Inline, and a cache hit in the CPU's last section makes no call but cpu_id:
+ * buddy's (with a refill of an empty stack). Inline, and a cache hit in the CPU's last section makes no call but cpu_id:
  * every other call is a tail call, so the callers save only what lives across cpu_id. */
 static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, size_t align,
                                             unsigned kind, void **out) {
@@ -196,7 +222,7 @@ static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, 
     uint32_t n;
     uintptr_t cached;
     if (!bsa__page_cache_peek(&cpu->pages, order, align, &cached, &n))
-        return bsa__locked_alloc(a, order, align, false, kind, out);
+        return bsa__alloc_block_missed(a, cpu, order, align, kind, out);
     bsa__section_t *s = bsa__last_section_holding(cpu, cached);
     if (BSA__UNLIKELY(s == NULL))
         return bsa__alloc_block_elsewhere(a, cpu, order, align, kind, out);

@@ -39,11 +39,35 @@ bsa_status_t bsa__alloc_block_elsewhere(bsa_allocator_t *a, bsa__cpu_t *cpu, uns
         *out = (void *)cached;
         return BSA_OK;
     }
-    return bsa__locked_alloc(a, order, align, false, kind, out);
+    return bsa__alloc_block_missed(a, cpu, order, align, kind, out);
+}
+
+bsa_status_t bsa__alloc_block_missed(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
+                                     size_t align, unsigned kind, void **out) {
+    bool refill = bsa__page_cache_count(&cpu->pages, order) == 0; /* else: align missed */
+    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+    bsa_status_t st = bsa__alloc_held(a, cpu, order, align, false, kind, out);
+    if (st == BSA_OK && refill)
+        bsa__page_cache_refill(&a->_buddy, &cpu->pages, order);
+    bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+    return st;
+}
+
+/* A claimed block whose stack is full: it and the whole stack go back to the buddy in one
+ * lock hold (a spill, page_cache.h). Its stack's blocks are mostly in its section. */
+BSA__NOINLINE static bsa_status_t cache_spill(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                              bsa__section_t *s, uintptr_t addr,
+                                              unsigned order) {
+    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+    bsa_status_t st = bsa__buddy_free_in(&a->_buddy, s, (void *)addr, BSA__KIND_CACHED, order);
+    if (bsa__page_cache_spill(&a->_buddy, &cpu->pages, order, s) != BSA_OK)
+        st = BSA_E_CORRUPT;
+    bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+    return st;
 }
 
 /* The block at addr into the CPU's page cache, in section `s`: claimed, then pushed, or
- * handed to the buddy when the stack is full. */
+ * spilled with the stack when that is full. */
 static inline bsa_status_t cache_free_in(bsa_allocator_t *a, bsa__cpu_t *cpu,
                                          bsa__section_t *s, uintptr_t addr, unsigned order,
                                          unsigned kind) {
@@ -53,7 +77,7 @@ static inline bsa_status_t cache_free_in(bsa_allocator_t *a, bsa__cpu_t *cpu,
         return BSA_E_BAD_FREE;
     if (bsa__page_cache_put(&cpu->pages, order, addr))
         return BSA_OK;
-    return bsa__locked_free_in(a, s, (void *)addr, BSA__KIND_CACHED, order);
+    return cache_spill(a, cpu, s, addr, order);
 }
 
 /* free_block's path when addr is not in the CPU's last section. */

@@ -12,8 +12,12 @@
  *                    record, and a free that reads it refuses the block.
  *   CACHED -> FREE   when the cache gives the block back: a buddy free of kind CACHED
  *                    under the buddy lock.
- * Once a free has claimed a block it is the freeing CPU's alone, so a full cache hands
- * the claimed block straight to the buddy.
+ * Once a free has claimed a block it is the freeing CPU's alone, so a free that finds its
+ * stack full hands the claimed block to the buddy, with the whole stack (a spill).
+ * Batches: a page call that misses an empty stack refills it from the buddy in the same
+ * lock hold, and a spill empties it, so a run of allocations or of frees takes the buddy
+ * lock once per few blocks; refill stops one short of full, so no single call sequence
+ * alternates between the two.
  */
 #ifndef BSA_PAGE_CACHE_H
 #define BSA_PAGE_CACHE_H
@@ -83,6 +87,15 @@ static inline size_t bsa__page_cache_pages(const bsa__page_cache_t *c) {
 
 /* page_cache.c */
 BSA__HIDDEN void bsa__page_cache_init(bsa__page_cache_t *c);
+/* The stack of `order`, empty, filled with up to BSA_PAGE_CACHE_DEPTH - 1 blocks from the
+ * buddy, which the caller has locked (fewer if the buddy runs out). One short of full, so
+ * that a free right after it is not a spill. */
+BSA__HIDDEN void bsa__page_cache_refill(bsa_buddy_t *b, bsa__page_cache_t *c, unsigned order);
+/* Every block of the stack of `order` back to the buddy, which the caller has locked; `s`
+ * (may be NULL): a section most of them are in, which spares their section lookups.
+ * BSA_E_CORRUPT if the buddy refuses one (cannot happen on a consistent instance). */
+BSA__HIDDEN bsa_status_t bsa__page_cache_spill(bsa_buddy_t *b, bsa__page_cache_t *c,
+                                               unsigned order, bsa__section_t *s);
 /* Every cached block back to the buddy, which the caller has locked. BSA_E_CORRUPT if
  * the buddy refuses one (cannot happen on a consistent instance). */
 BSA__HIDDEN bsa_status_t bsa__page_cache_give_back(bsa_buddy_t *b, bsa__page_cache_t *c);

@@ -180,7 +180,11 @@ void m_pages_set_kind(model_t *m, int block, unsigned kind);
 /* The newest cached block of order k if it meets `align`, else 0. */
 uintptr_t m_cache_top(const model_t *m, unsigned cpu, unsigned k, size_t align);
 void m_cache_pop(model_t *m, unsigned cpu, unsigned k, unsigned kind); /* M_PAGES, M_LARGE */
-bool m_cache_push(model_t *m, unsigned cpu, int block);   /* false: that stack is full */
+/* A live block of order 0..MAX freed on `cpu`: pushed, or spilled with a full stack. */
+void m_cache_free(model_t *m, unsigned cpu, int block);
+/* A refill's block of order k at addr (free pages, the caller judged them): taken as
+ * M_CACHED and pushed. */
+void m_cache_take(model_t *m, unsigned cpu, unsigned k, uintptr_t addr);
 /* Every cached block of `cpu` freed; false if there was none. */
 bool m_cache_give_back(model_t *m, unsigned cpu);
 size_t m_cache_pages(const model_t *m);

@@ -1,9 +1,10 @@
 /*
  * page_cache.c - the model of exclusive mode's per-CPU page caches (bsa.h,
  * BSA_PAGE_CACHE_*): per CPU and order a stack of at most BSA_PAGE_CACHE_DEPTH blocks
- * that bsa_free_pages or a large bsa_free put there. A cached block is taken, not free
- * (M_CACHED), and has no kind; a page or large allocation on the same CPU gets the
- * newest one back when it meets the alignment.
+ * that bsa_free_pages or a large bsa_free put there, or a refill took from the free
+ * pages. A cached block is taken, not free (M_CACHED), and has no kind; a page or large
+ * allocation on the same CPU gets the newest one back when it meets the alignment. A
+ * free that finds its stack full frees the block and the whole stack (a spill).
  */
 #include "model.h"
 
@@ -19,23 +20,36 @@ void m_cache_pop(model_t *m, unsigned cpu, unsigned k, unsigned kind) {
     m_pages_set_kind(m, m_pages_block_at(m, addr), kind);
 }
 
-bool m_cache_push(model_t *m, unsigned cpu, int block) {
+/* Every block of the stack of order k freed; false if it held none. */
+static bool spill(model_t *m, unsigned cpu, unsigned k) {
+    bool any = m->pages.cached[cpu][k] != 0;
+    while (m->pages.cached[cpu][k] != 0) {
+        uintptr_t addr = m->pages.cache[cpu][k][--m->pages.cached[cpu][k]];
+        m_pages_release(m, m_pages_block_at(m, addr));
+    }
+    return any;
+}
+
+void m_cache_free(model_t *m, unsigned cpu, int block) {
     unsigned k = m->pages.block[block].order;
-    if (m->pages.cached[cpu][k] == BSA_PAGE_CACHE_DEPTH)
-        return false;
+    if (m->pages.cached[cpu][k] == BSA_PAGE_CACHE_DEPTH) {
+        m_pages_release(m, block);
+        spill(m, cpu, k);
+        return;
+    }
     m->pages.cache[cpu][k][m->pages.cached[cpu][k]++] = m->pages.block[block].addr;
     m_pages_set_kind(m, block, M_CACHED);
-    return true;
+}
+
+void m_cache_take(model_t *m, unsigned cpu, unsigned k, uintptr_t addr) {
+    m_pages_take(m, addr, k, M_CACHED);
+    m->pages.cache[cpu][k][m->pages.cached[cpu][k]++] = addr;
 }
 
 bool m_cache_give_back(model_t *m, unsigned cpu) {
     bool any = false;
     for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++)
-        while (m->pages.cached[cpu][k] != 0) {
-            uintptr_t addr = m->pages.cache[cpu][k][--m->pages.cached[cpu][k]];
-            m_pages_release(m, m_pages_block_at(m, addr));
-            any = true;
-        }
+        any |= spill(m, cpu, k);
     return any;
 }
 

@@ -1,0 +1,184 @@
+/*
+ * test_page_cache.c - exclusive mode's per-CPU page cache (bsa.h, BSA_PAGE_CACHE_*) on
+ * one CPU, through its page accounting (bsa_stats: free_pages, cached_pages):
+ *   - refill: a page allocation that finds the stack of its order empty takes DEPTH
+ *     blocks from the buddy, its own and DEPTH - 1 for the stack, and the next DEPTH - 1
+ *     of the order take no page from the buddy; fewer when the buddy runs short;
+ *   - newest first;
+ *   - spill: a free that finds the stack full gives the block and the whole stack back;
+ *     a stack holding a block of another section spills too;
+ *   - large objects share the stacks; bsa_reclaim empties them.
+ * bsa_check after every step.
+ */
+#include <string.h>
+
+#include "bsa.h"
+#include "test_util.h"
+
+#define PS ((size_t)4096)
+#define DEPTH BSA_PAGE_CACHE_DEPTH
+
+static const bsa_config_t cfg = {.page_size = PS, .cpu_count = 1, .flags = BSA_CPU_EXCLUSIVE};
+
+static bsa_stats_t stats(bsa_allocator_t *a) {
+    bsa_stats_t st;
+    memset(&st, 0xff, sizeof st);
+    CHECK_STATUS(bsa_stats(a, &st), BSA_OK);
+    CHECK_STATUS(bsa_check(a), BSA_OK);
+    return st;
+}
+
+/* Free and cached pages as expected; true if both held. */
+static bool pages_are(bsa_allocator_t *a, size_t free_pages, size_t cached, int line) {
+    bsa_stats_t st = stats(a);
+    if (st.free_pages == free_pages && st.cached_pages == cached)
+        return true;
+    fprintf(stderr, "line %d: free %zu cached %zu; want free %zu cached %zu\n", line,
+            st.free_pages, st.cached_pages, free_pages, cached);
+    return false;
+}
+#define PAGES_ARE(a, f, c) CHECK(pages_are((a), (f), (c), __LINE__))
+
+/* Refill, hits, newest first and spill for blocks of order k (bsa_alloc_pages, or large
+ * objects of the same pages with bsa_alloc when `large`). */
+static void test_batches(unsigned k, bool large) {
+    const size_t len = (size_t)4 << 20, n = (size_t)1 << k;
+    unsigned char *r = test_region(len);
+    bsa_allocator_t A;
+    CHECK_STATUS(bsa_init(&A, &cfg, r, len), BSA_OK);
+    const size_t f0 = stats(&A).free_pages;
+    void *blk[2 * DEPTH];
+#define TAKE(i) CHECK_STATUS(large ? bsa_alloc(&A, n * PS, 0, &blk[i]) \
+                                   : bsa_alloc_pages(&A, n, 0, &blk[i]), BSA_OK)
+#define GIVE(p) CHECK_STATUS(large ? bsa_free(&A, (p)) : bsa_free_pages(&A, (p), n), BSA_OK)
+
+    TAKE(0); /* an empty stack: DEPTH blocks from the buddy */
+    PAGES_ARE(&A, f0 - DEPTH * n, (DEPTH - 1) * n);
+    for (unsigned i = 1; i < DEPTH; i++) { /* hits: the buddy is not asked */
+        TAKE(i);
+        PAGES_ARE(&A, f0 - DEPTH * n, (DEPTH - 1 - i) * n);
+    }
+    TAKE(DEPTH); /* empty again: the next refill */
+    PAGES_ARE(&A, f0 - 2 * DEPTH * n, (DEPTH - 1) * n);
+
+    /* Newest first: two cached blocks taken, freed, and taken back in reverse. */
+    TAKE(DEPTH + 1);
+    TAKE(DEPTH + 2);
+    GIVE(blk[DEPTH + 1]);
+    GIVE(blk[DEPTH + 2]);
+    void *p, *q;
+    CHECK_STATUS(large ? bsa_alloc(&A, n * PS, 0, &p) : bsa_alloc_pages(&A, n, 0, &p), BSA_OK);
+    CHECK_STATUS(large ? bsa_alloc(&A, n * PS, 0, &q) : bsa_alloc_pages(&A, n, 0, &q), BSA_OK);
+    CHECK(p == blk[DEPTH + 2] && q == blk[DEPTH + 1]);
+    PAGES_ARE(&A, f0 - 2 * DEPTH * n, (DEPTH - 3) * n);
+
+    /* Frees fill the stack; the one after it is full spills it with the freed block. */
+    unsigned freed = 0;
+    for (unsigned cached = DEPTH - 3; cached < DEPTH; cached++)
+        GIVE(blk[freed++]);
+    PAGES_ARE(&A, f0 - 2 * DEPTH * n, DEPTH * n);
+    GIVE(blk[freed++]);
+    PAGES_ARE(&A, f0 - (2 * DEPTH - DEPTH - 1) * n, 0);
+    CHECK_STATUS(large ? bsa_free(&A, blk[0]) : bsa_free_pages(&A, blk[0], n), BSA_E_BAD_FREE);
+
+    /* The rest: DEPTH + 3 taken in all, minus DEPTH + 1 freed, plus the two taken back. */
+    while (freed <= DEPTH)
+        GIVE(blk[freed++]);
+    GIVE(p);
+    GIVE(q);
+    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
+    PAGES_ARE(&A, f0, 0);
+#undef TAKE
+#undef GIVE
+    test_region_free(r, len);
+}
+
+/* Single pages until the buddy has none: each refill takes DEPTH - 1 blocks for the
+ * stack while it can, then what is left; every page is handed out, none stays cached. */
+static void test_refill_runs_short(void) {
+    const size_t len = (size_t)1 << 20;
+    unsigned char *r = test_region(len);
+    bsa_allocator_t A;
+    CHECK_STATUS(bsa_init(&A, &cfg, r, len), BSA_OK);
+    void *low = NULL;
+    if (stats(&A).free_pages % DEPTH == 0) /* lowmem never refills: makes the last short */
+        CHECK_STATUS(bsa_alloc_pages_lowmem(&A, 1, 0, &low), BSA_OK);
+    const size_t f0 = stats(&A).free_pages;
+    static void *page[1024];
+    size_t taken = 0, short_refills = 0;
+    for (;;) {
+        bsa_stats_t before = stats(&A);
+        if (!CHECK(taken < 1024))
+            break;
+        bsa_status_t st = bsa_alloc_pages(&A, 1, 0, &page[taken]);
+        if (st == BSA_E_NOMEM)
+            break;
+        CHECK_STATUS(st, BSA_OK);
+        taken++;
+        bsa_stats_t after = stats(&A);
+        if (before.cached_pages != 0) { /* a hit */
+            CHECK(after.free_pages == before.free_pages &&
+                  after.cached_pages == before.cached_pages - 1);
+            continue;
+        }
+        size_t want = before.free_pages - 1 < DEPTH - 1 ? before.free_pages - 1 : DEPTH - 1;
+        short_refills += want < DEPTH - 1;
+        CHECK_EQ_SZ(after.cached_pages, want);
+        CHECK_EQ_SZ(after.free_pages, before.free_pages - 1 - want);
+    }
+    CHECK_EQ_SZ(taken, f0);
+    CHECK_EQ_SZ(short_refills, 1);
+    PAGES_ARE(&A, 0, 0);
+    while (taken > 0)
+        CHECK_STATUS(bsa_free_pages(&A, page[--taken], 1), BSA_OK);
+    if (low)
+        CHECK_STATUS(bsa_free_pages(&A, low, 1), BSA_OK);
+    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
+    PAGES_ARE(&A, f0 + (low != NULL), 0);
+    test_region_free(r, len);
+}
+
+/* A spill started by a free in one section, with a block of another section in the
+ * stack: both go back. */
+static void test_spill_two_sections(void) {
+    const size_t len = 64 * PS;
+    unsigned char *r1 = test_region(len), *r2 = test_region(len);
+    bsa_allocator_t A;
+    CHECK_STATUS(bsa_init(&A, &cfg, r1, len), BSA_OK);
+    CHECK_STATUS(bsa_add_region(&A, r2, len), BSA_OK);
+    const size_t f0 = stats(&A).free_pages;
+    static void *page[128];
+    size_t n = 0;
+    void *in_second = NULL;
+    while (in_second == NULL && CHECK(n < 128) &&
+           CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &page[n]), BSA_OK)) {
+        if ((unsigned char *)page[n] >= r2 && (unsigned char *)page[n] < r2 + len)
+            in_second = page[n];
+        n++;
+    }
+    CHECK(in_second != NULL && n > DEPTH + 1);
+    CHECK_STATUS(bsa_reclaim(&A), BSA_OK); /* an empty stack to start from */
+    size_t held = f0 - stats(&A).free_pages;
+    CHECK_STATUS(bsa_free_pages(&A, in_second, 1), BSA_OK);
+    for (size_t i = 0; i < DEPTH - 1; i++) /* pages of the first region */
+        CHECK_STATUS(bsa_free_pages(&A, page[i], 1), BSA_OK);
+    PAGES_ARE(&A, f0 - held, DEPTH);
+    CHECK_STATUS(bsa_free_pages(&A, page[DEPTH - 1], 1), BSA_OK); /* spills all */
+    PAGES_ARE(&A, f0 - held + DEPTH + 1, 0);
+    for (size_t i = DEPTH; i < n - 1; i++)
+        CHECK_STATUS(bsa_free_pages(&A, page[i], 1), BSA_OK);
+    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
+    PAGES_ARE(&A, f0, 0);
+    test_region_free(r1, len);
+    test_region_free(r2, len);
+}
+
+int main(void) {
+    for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++) {
+        test_batches(k, false);
+        test_batches(k, true);
+    }
+    test_refill_runs_short();
+    test_spill_two_sections();
+    TEST_MAIN_END();
+}
