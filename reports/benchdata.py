@@ -174,7 +174,7 @@ def index_rate(results):
 
 
 FAMILY_ORDER = ["pair", "batch", "recycle", "pages", "pages_batch", "pages_aligned", "xcpu",
-                "scale_pair", "scale_mixed", "mixed", "realloc"]
+                "scale_pair", "scale_mixed", "scale_pages_batch", "mixed", "realloc"]
 
 
 def _order(item):

@@ -145,7 +145,8 @@ def bench_sections(rep, summary, out, icount_base):
     threads = sorted({r["threads"] for r in summary["results"] if r["family"] == "scale_pair"})
     rate = bd.index_rate(summary["results"])
     for family, param, what in (("scale_pair", 64, "64-byte pairs"),
-                                ("scale_mixed", 1024, "mixed workload")):
+                                ("scale_mixed", 1024, "mixed workload"),
+                                ("scale_pages_batch", 0, "single-page pairs, batches of 256")):
         rows = []
         for t in threads:
             rows.append(["%d" % t] + [num(rate[(i, family, param, t)] / 1e6)

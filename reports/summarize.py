@@ -35,10 +35,10 @@ def print_summary(summary):
                 " ratios are of ns per object)",
                 bd.family_rows(summary, "xcpu", bd.SIZES, rate=True), header("size"))
     threads = sorted({r["threads"] for r in summary["results"] if r["family"] == "scale_pair"})
-    for family in ("scale_pair", "scale_mixed"):
+    for family in ("scale_pair", "scale_mixed", "scale_pages_batch"):
         rows = []
         for t in threads:
-            for r in bd.family_rows(summary, family, [64, 1024], t, rate=True):
+            for r in bd.family_rows(summary, family, [64, 1024, 0], t, rate=True):
                 rows.append(["%d thr" % t] + r[1:])
         print_table(family + ": million ops per second, all threads", rows, header("threads"))
     rows = bd.family_rows(summary, "mixed", [1024]) + bd.family_rows(summary, "realloc", [65536])

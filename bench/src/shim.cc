@@ -98,6 +98,12 @@ void register_all(const std::vector<Impl> &impls) {
                 [f = im.fns](uint64_t n) { f->mixed(n); })
                 ->Threads(t)
                 ->UseRealTime();
+            // Single pages, 256 at a time, in every thread: for bsa the buddy lock is
+            // shared, and its page caches' batches decide how often it is taken.
+            add(im.name + "/scale_pages_batch/0", batch,
+                [f = im.fns](uint64_t n) { f->pages_batch(0, n); })
+                ->Threads(t)
+                ->UseRealTime();
         }
     for (const Impl &im : impls)
         add(im.name + "/mixed/" + std::to_string(BENCH_MIXED_SLOTS), 1,
