@@ -212,8 +212,9 @@ BSA__HIDDEN bsa_status_t bsa__alloc_block_missed(bsa_allocator_t *a, bsa__cpu_t 
 
 /* A block of `kind` (PAGES, LARGE; not lowmem) for a validated request: the newest
  * cached block of the order if the page cache is in use and it meets `align`, else the
- * buddy's (with a refill of an empty stack). Inline, and a cache hit in the CPU's last section makes no call but cpu_id:
- * every other call is a tail call, so the callers save only what lives across cpu_id. */
+ * buddy's (with a refill of an empty stack). Inline, and a cache hit in the CPU's last
+ * section makes no call but cpu_id: every other call is a tail call, so the callers save
+ * only what lives across cpu_id. */
 static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, size_t align,
                                             unsigned kind, void **out) {
     if (!bsa__page_cached(a, order))
