@@ -3,7 +3,8 @@
  * one CPU, through its page accounting (bsa_stats: free_pages, cached_pages):
  *   - refill: a page allocation that finds the stack of its order empty takes DEPTH
  *     blocks from the buddy, its own and DEPTH - 1 for the stack, and the next DEPTH - 1
- *     of the order take no page from the buddy; fewer when the buddy runs short;
+ *     of the order take no page from the buddy; fewer when the buddy runs short; none
+ *     when the stack holds blocks that miss the request's alignment;
  *   - newest first;
  *   - spill: a free that finds the stack full gives the block and the whole stack back;
  *     a stack holding a block of another section spills too;
@@ -93,6 +94,34 @@ static void test_batches(unsigned k, bool large) {
     test_region_free(r, len);
 }
 
+/* A request whose stack holds blocks, none meeting its alignment, goes to the buddy
+ * without a refill: the stack keeps what it has. */
+static void test_no_refill_unless_empty(void) {
+    const size_t len = (size_t)1 << 20;
+    unsigned char *r = test_region(len);
+    bsa_allocator_t A;
+    CHECK_STATUS(bsa_init(&A, &cfg, r, len), BSA_OK);
+    const size_t f0 = stats(&A).free_pages;
+    void *first, *x, *y, *aligned;
+    CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &first), BSA_OK); /* refill: 3 cached */
+    CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &x), BSA_OK);
+    CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &y), BSA_OK);
+    /* Two distinct pages a page apart (the refill's neighbours) cannot both be 2-page
+     * aligned; the stack's top becomes one that is not. */
+    void *odd = (uintptr_t)x % (2 * PS) != 0 ? x : y, *even = odd == x ? y : x;
+    CHECK((uintptr_t)odd % (2 * PS) != 0);
+    CHECK_STATUS(bsa_free_pages(&A, odd, 1), BSA_OK);
+    PAGES_ARE(&A, f0 - DEPTH, 2);
+    CHECK_STATUS(bsa_alloc_pages(&A, 1, 2 * PS, &aligned), BSA_OK);
+    CHECK((uintptr_t)aligned % (2 * PS) == 0);
+    PAGES_ARE(&A, f0 - DEPTH - 1, 2); /* one page from the buddy, the stack as it was */
+    CHECK_STATUS(bsa_free_pages(&A, aligned, 1), BSA_OK);
+    CHECK_STATUS(bsa_free_pages(&A, even, 1), BSA_OK);
+    CHECK_STATUS(bsa_free_pages(&A, first, 1), BSA_OK); /* the stack was full: a spill */
+    PAGES_ARE(&A, f0, 0);
+    test_region_free(r, len);
+}
+
 /* Single pages until the buddy has none: each refill takes DEPTH - 1 blocks for the
  * stack while it can, then what is left; every page is handed out, none stays cached. */
 static void test_refill_runs_short(void) {
@@ -178,6 +207,7 @@ int main(void) {
         test_batches(k, false);
         test_batches(k, true);
     }
+    test_no_refill_unless_empty();
     test_refill_runs_short();
     test_spill_two_sections();
     TEST_MAIN_END();
