@@ -72,6 +72,13 @@ static size_t large_pages(size_t size) {
 static void bad_free(void) { model.bad_frees[0]++; }
 
 /* ---- verify ------------------------------------------------------------------------ */
+/* The core's page-cache stack of `cpu` and order k: its count and its entries. */
+static uint32_t core_cache(unsigned cpu, unsigned k, const uintptr_t **entries) {
+    const bsa__page_cache_t *c = &alloc._cpus[cpu].pages;
+    *entries = c->block[k];
+    return atomic_load_explicit((_Atomic uint32_t *)&c->count[k], memory_order_relaxed);
+}
+
 static void verify_stats(void) {
     bsa_stats_t st;
     fz_expect_status("bsa_stats", bsa_stats(&alloc, &st), BSA_OK);
@@ -110,6 +117,23 @@ static void verify_stats(void) {
                 (unsigned long long)model.bad_frees[0]);
 }
 
+/* Every CPU's page-cache stacks, entry by entry (newest on top), as the model has them. */
+static void verify_caches(void) {
+    for (unsigned c = 0; c < cpus; c++)
+        for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++) {
+            const uintptr_t *entry;
+            uint32_t n = core_cache(c, k, &entry);
+            if (n != model.pages.cached[c][k])
+                fz_fail("cpu %u page cache of order %u: core %u blocks, model %u", c, k, n,
+                        model.pages.cached[c][k]);
+            for (uint32_t i = 0; i < n; i++)
+                if (entry[i] != model.pages.cache[c][k][i])
+                    fz_fail("cpu %u page cache of order %u, entry %u: core %#lx, model %#lx",
+                            c, k, i, (unsigned long)entry[i],
+                            (unsigned long)model.pages.cache[c][k][i]);
+        }
+}
+
 static void verify(void) {
     fz_expect_status("bsa_check", bsa_check(&alloc), BSA_OK);
     fz_expect_size("section count", bsa_section_count(&alloc), model.pages.nsec);
@@ -125,6 +149,7 @@ static void verify(void) {
                     m_section_free(s));
     }
     verify_stats();
+    verify_caches();
     int bad = m_fill_check_some(&model, 32);
     if (bad >= 0)
         fz_fail("block %p: a fill byte changed", (void *)model.objs.obj[bad].addr);
@@ -181,34 +206,28 @@ static bool check_cache_hit(bsa_status_t st, void *p, unsigned k, size_t align,
     return true;
 }
 
-/* The order of a LARGE block that the call being checked freed after its allocation (a
- * bsa_realloc that moved), -1 if none: the core's stack then holds it above a refill. */
-static int freed_after_order = -1;
-
 /* After the buddy served a request of order k that found the CPU's stack of the order
  * empty: the refill (page_cache.h). Up to DEPTH - 1 more blocks of the order, each the
  * buddy's choice among the first section's free buddy-aligned runs, while there is one.
- * Which runs the core took is its choice: its stack says, the model judges each. */
+ * Which runs the core took is its choice: its stack's first entries say (whatever the
+ * rest of the call pushed goes above them), the model judges each. That the core took no
+ * more is verify_caches' to see, after the call. */
 static void check_refill(unsigned k) {
-    const bsa__page_cache_t *c = &alloc._cpus[cur_cpu].pages;
-    uint32_t n = atomic_load_explicit((_Atomic uint32_t *)&c->count[k], memory_order_relaxed);
-    n -= freed_after_order == (int)k; /* never a spill: a refill leaves room for one */
-    uint32_t i = 0;
-    for (size_t idx = 0; i + 1u < BSA_PAGE_CACHE_DEPTH; i++) {
+    const uintptr_t *entry;
+    uint32_t n = core_cache(cur_cpu, k, &entry);
+    size_t idx = 0;
+    for (uint32_t i = 0; i + 1u < BSA_PAGE_CACHE_DEPTH; i++) {
         int sec = m_pages_first_fit(&model, k, ps, false, &idx);
         if (sec < 0)
             break;
         if (i >= n)
             fz_fail("refill of order %u: core cached %u blocks, model has a run (section %d "
                     "page %zu)", k, n, sec, idx);
-        const char *why = m_pages_judge(&model, c->block[k][i], k, ps, false, sec);
+        const char *why = m_pages_judge(&model, entry[i], k, ps, false, sec);
         if (why)
-            fz_fail("refill of order %u: core cached %#lx: %s", k,
-                    (unsigned long)c->block[k][i], why);
-        m_cache_take(&model, cur_cpu, k, c->block[k][i]);
+            fz_fail("refill of order %u: core cached %#lx: %s", k, (unsigned long)entry[i], why);
+        m_cache_take(&model, cur_cpu, k, entry[i]);
     }
-    if (n != i)
-        fz_fail("refill of order %u: core cached %u blocks, model %u", k, n, i);
 }
 
 /* A page block (PAGES, LARGE) that the page cache did not serve: the buddy's
@@ -466,10 +485,7 @@ static void do_realloc(uintptr_t ptr, size_t size, size_t align, uint8_t fill) {
         if (bad >= 0)
             fz_fail("bsa_realloc moved %p to %p: byte +%ld not copied", (void *)ptr, out, bad);
     }
-    freed_after_order = old.kind == M_LARGE ? (int)old.order : -1;
-    m_obj_t *fresh = check_alloc(size, align, st, out, fill);
-    freed_after_order = -1;
-    if (fresh == NULL)
+    if (check_alloc(size, align, st, out, fill) == NULL)
         return; /* failed: the old block is untouched and still live (verify checks) */
     if (model_free(ptr, -1, -1) != BSA_OK)
         fz_fail("bsa_realloc: the model cannot free the old block %p", (void *)ptr);
