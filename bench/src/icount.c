@@ -107,6 +107,19 @@ static void large_pairs(unsigned order, unsigned n) {
     }
 }
 
+/* `pairs` of every order 0..ORDERS-1, each from a reclaimed CPU: what earlier orders
+ * left in its page cache would change how deep an uncached order's pair splits and
+ * merges. */
+static void measure_orders(const char *name, void (*pairs_of)(unsigned, unsigned)) {
+    for (unsigned k = 0; k < ORDERS; k++) {
+        check(bsa_reclaim(&heap), "bsa_reclaim");
+        pairs_of(k, WARMUP);
+        begin(name, (long)k, PAIRS);
+        pairs_of(k, PAIRS);
+        end();
+    }
+}
+
 static void measure_pairs(void) {
     for (unsigned c = 0; c < BSA_SIZE_CLASS_COUNT; c++) {
         size_t size = bsa_size_class_bytes(c);
@@ -117,22 +130,8 @@ static void measure_pairs(void) {
             end();
         }
     }
-    /* Each order from a reclaimed CPU: what earlier orders left in its page cache would
-     * change how deep an uncached order's pair splits and merges. */
-    for (unsigned k = 0; k < ORDERS; k++) {
-        check(bsa_reclaim(&heap), "bsa_reclaim");
-        page_pairs(k, WARMUP);
-        begin("pages", (long)k, PAIRS);
-        page_pairs(k, PAIRS);
-        end();
-    }
-    for (unsigned k = 0; k < ORDERS; k++) {
-        check(bsa_reclaim(&heap), "bsa_reclaim");
-        large_pairs(k, WARMUP);
-        begin("large", (long)k, PAIRS);
-        large_pairs(k, PAIRS);
-        end();
-    }
+    measure_orders("pages", page_pairs);
+    measure_orders("large", large_pairs);
 }
 
 /* ---- remote free + drain -------------------------------------------------------------

@@ -40,14 +40,22 @@ static bool pages_are(bsa_allocator_t *a, size_t free_pages, size_t cached, int 
 }
 #define PAGES_ARE(a, f, c) CHECK(pages_are((a), (f), (c), __LINE__))
 
+/* A fresh one-CPU exclusive instance on a new region of `len` bytes (returned, for
+ * test_region_free); *f0: its free pages. */
+static unsigned char *open_instance(bsa_allocator_t *a, size_t len, size_t *f0) {
+    unsigned char *r = test_region(len);
+    CHECK_STATUS(bsa_init(a, &cfg, r, len), BSA_OK);
+    *f0 = stats(a).free_pages;
+    return r;
+}
+
 /* Refill, hits, newest first and spill for blocks of order k (bsa_alloc_pages, or large
  * objects of the same pages with bsa_alloc when `large`). */
 static void test_batches(unsigned k, bool large) {
     const size_t len = (size_t)4 << 20, n = (size_t)1 << k;
-    unsigned char *r = test_region(len);
     bsa_allocator_t A;
-    CHECK_STATUS(bsa_init(&A, &cfg, r, len), BSA_OK);
-    const size_t f0 = stats(&A).free_pages;
+    size_t f0;
+    unsigned char *r = open_instance(&A, len, &f0);
     void *blk[2 * DEPTH];
 #define TAKE(i) CHECK_STATUS(large ? bsa_alloc(&A, n * PS, 0, &blk[i]) \
                                    : bsa_alloc_pages(&A, n, 0, &blk[i]), BSA_OK)
@@ -98,10 +106,9 @@ static void test_batches(unsigned k, bool large) {
  * without a refill: the stack keeps what it has. */
 static void test_no_refill_unless_empty(void) {
     const size_t len = (size_t)1 << 20;
-    unsigned char *r = test_region(len);
     bsa_allocator_t A;
-    CHECK_STATUS(bsa_init(&A, &cfg, r, len), BSA_OK);
-    const size_t f0 = stats(&A).free_pages;
+    size_t f0;
+    unsigned char *r = open_instance(&A, len, &f0);
     void *first, *x, *y, *aligned;
     CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &first), BSA_OK); /* refill: 3 cached */
     CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &x), BSA_OK);
@@ -126,13 +133,14 @@ static void test_no_refill_unless_empty(void) {
  * stack while it can, then what is left; every page is handed out, none stays cached. */
 static void test_refill_runs_short(void) {
     const size_t len = (size_t)1 << 20;
-    unsigned char *r = test_region(len);
     bsa_allocator_t A;
-    CHECK_STATUS(bsa_init(&A, &cfg, r, len), BSA_OK);
+    size_t f0;
+    unsigned char *r = open_instance(&A, len, &f0);
     void *low = NULL;
-    if (stats(&A).free_pages % DEPTH == 0) /* lowmem never refills: makes the last short */
+    if (f0 % DEPTH == 0) { /* lowmem never refills: makes the last refill short */
         CHECK_STATUS(bsa_alloc_pages_lowmem(&A, 1, 0, &low), BSA_OK);
-    const size_t f0 = stats(&A).free_pages;
+        f0--;
+    }
     static void *page[1024];
     size_t taken = 0, short_refills = 0;
     for (;;) {
