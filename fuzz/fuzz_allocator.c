@@ -231,10 +231,13 @@ static void check_refill(unsigned k) {
 }
 
 /* A page block (PAGES, LARGE) that the page cache did not serve: the buddy's
- * (check_pages), with a refill when the CPU's stack of the order was empty. */
+ * (check_pages), with a refill when the CPU's stack of the order was empty and the buddy
+ * had a run without the cache given back. */
 static bool check_buddy_block(bsa_status_t st, void *p, unsigned k, size_t align,
                               unsigned kind, const char *what) {
-    bool refill = cache_order(k) && model.pages.cached[cur_cpu][k] == 0;
+    size_t idx;
+    bool refill = cache_order(k) && model.pages.cached[cur_cpu][k] == 0 &&
+                  m_pages_first_fit(&model, k, align, false, &idx) >= 0;
     if (!check_pages(st, p, k, align, false, kind, what))
         return false;
     if (refill)

@@ -231,7 +231,7 @@ BSA_API bsa_status_t bsa_slab_check(const bsa_slab_t *s);
  * The cache moves blocks to and from the buddy in batches, one buddy lock hold each:
  *   - refill: a request that finds its order's stack empty takes its block from the
  *     buddy and DEPTH - 1 more of the order (page-aligned, fewer if the buddy runs out)
- *     for the stack;
+ *     for the stack; not when the buddy could meet it only after the give-back below;
  *   - spill: bsa_free_pages (or bsa_free of a large object) pushes the block; when the
  *     stack is full, the block and the whole stack go back to the buddy.
  * A request the buddy cannot meet first gives the calling CPU's whole cache back and

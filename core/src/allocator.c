@@ -82,7 +82,9 @@ bsa_status_t bsa__alloc_after_give_back(bsa_allocator_t *a, bsa__cpu_t *cpu, uns
 bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align, bool lowmem,
                                 unsigned kind, void **out) {
     uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
-    bsa_status_t st = bsa__alloc_held(a, NULL, order, align, lowmem, kind, out);
+    bsa_status_t st = bsa__buddy_alloc(&a->_buddy, order, align, lowmem, kind, out);
+    if (BSA__UNLIKELY(st == BSA_E_NOMEM) && (a->_flags & BSA_CPU_EXCLUSIVE))
+        st = bsa__alloc_after_give_back(a, NULL, order, align, lowmem, kind, out);
     bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
     return st;
 }

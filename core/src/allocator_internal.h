@@ -168,26 +168,14 @@ static inline bsa__slab_hdr_t *bsa__slab_of_page(const bsa_allocator_t *a,
 }
 
 /* allocator.c */
-/* bsa__alloc_held's rare path: the buddy could not meet the request in exclusive mode.
- * The calling CPU's page cache goes back and the buddy tries once more; E_NOMEM if it
+/* In exclusive mode, under the buddy lock, after the buddy could not meet a request: the
+ * calling CPU's page cache goes back and the buddy tries once more; E_NOMEM if the cache
  * held nothing. `cpu`: that CPU, or NULL when the caller has not looked it up. */
 BSA__HIDDEN bsa_status_t bsa__alloc_after_give_back(bsa_allocator_t *a, bsa__cpu_t *cpu,
                                                     unsigned order, size_t align, bool lowmem,
                                                     unsigned kind, void **out);
-
-/* One buddy allocation under the buddy lock, which the caller holds. Inline: a call of
- * its own would save and restore its seven arguments around the buddy's call (34
- * instructions per uncached page pair). */
-static inline bsa_status_t bsa__alloc_held(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
-                                           size_t align, bool lowmem, unsigned kind,
-                                           void **out) {
-    bsa_status_t st = bsa__buddy_alloc(&a->_buddy, order, align, lowmem, kind, out);
-    if (BSA__LIKELY(st != BSA_E_NOMEM) || !(a->_flags & BSA_CPU_EXCLUSIVE))
-        return st;
-    return bsa__alloc_after_give_back(a, cpu, order, align, lowmem, kind, out);
-}
-/* bsa__alloc_held with the lock taken and dropped around it. Six arguments, no CPU: its
- * callers' calls stay tail calls. */
+/* One buddy allocation under the buddy lock, with bsa__alloc_after_give_back when the
+ * buddy cannot meet it. Six arguments, no CPU: its callers' calls stay tail calls. */
 BSA__HIDDEN bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align,
                                            bool lowmem, unsigned kind, void **out);
 
@@ -204,8 +192,8 @@ BSA__HIDDEN bsa_status_t bsa__alloc_block_elsewhere(bsa_allocator_t *a, bsa__cpu
                                                     unsigned order, size_t align,
                                                     unsigned kind, void **out);
 /* allocator_pages.c: bsa__alloc_block's path when the page cache has no block for the
- * request: the buddy's, and when the stack of the order is empty, a refill of it in the
- * same lock hold (page_cache.h). */
+ * request: the buddy's, and when the stack of the order is empty and the buddy met the
+ * request without the cache's pages, a refill of it in the same lock hold (page_cache.h). */
 BSA__HIDDEN bsa_status_t bsa__alloc_block_missed(bsa_allocator_t *a, bsa__cpu_t *cpu,
                                                  unsigned order, size_t align, unsigned kind,
                                                  void **out);

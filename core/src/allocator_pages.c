@@ -42,13 +42,17 @@ bsa_status_t bsa__alloc_block_elsewhere(bsa_allocator_t *a, bsa__cpu_t *cpu, uns
     return bsa__alloc_block_missed(a, cpu, order, align, kind, out);
 }
 
+/* Only in exclusive mode (the page cache's). No refill after a give-back: pages are
+ * short then, and the cache would take back what it just returned. */
 bsa_status_t bsa__alloc_block_missed(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
                                      size_t align, unsigned kind, void **out) {
     bool refill = bsa__page_cache_count(&cpu->pages, order) == 0; /* else: align missed */
     uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
-    bsa_status_t st = bsa__alloc_held(a, cpu, order, align, false, kind, out);
+    bsa_status_t st = bsa__buddy_alloc(&a->_buddy, order, align, false, kind, out);
     if (st == BSA_OK && refill)
         bsa__page_cache_refill(&a->_buddy, &cpu->pages, order);
+    else if (st == BSA_E_NOMEM)
+        st = bsa__alloc_after_give_back(a, cpu, order, align, false, kind, out);
     bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
     return st;
 }

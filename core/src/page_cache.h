@@ -15,7 +15,8 @@
  * Once a free has claimed a block it is the freeing CPU's alone, so a free that finds its
  * stack full hands the claimed block to the buddy, with the whole stack (a spill).
  * Batches: a page call that misses an empty stack refills it from the buddy in the same
- * lock hold, and a spill empties it, so a run of allocations or of frees takes the buddy
+ * lock hold (unless the buddy could meet it only with the cache given back), and a spill
+ * empties it, so a run of allocations or of frees takes the buddy
  * lock once per few blocks; refill stops one short of full, so no single call sequence
  * alternates between the two.
  */

@@ -4,7 +4,8 @@
  *   - refill: a page allocation that finds the stack of its order empty takes DEPTH
  *     blocks from the buddy, its own and DEPTH - 1 for the stack, and the next DEPTH - 1
  *     of the order take no page from the buddy; fewer when the buddy runs short; none
- *     when the stack holds blocks that miss the request's alignment;
+ *     when the stack holds blocks that miss the request's alignment, or when the buddy
+ *     could meet the request only after the CPU's cache went back;
  *   - newest first;
  *   - spill: a free that finds the stack full gives the block and the whole stack back;
  *     a stack holding a block of another section spills too;
@@ -175,6 +176,35 @@ static void test_refill_runs_short(void) {
     test_region_free(r, len);
 }
 
+/* A request the buddy can meet only once the calling CPU's cache went back takes no
+ * refill: pages are short, and the stack would take back what the cache just returned.
+ * Every page is taken one at a time, the first four (one aligned group of four: the
+ * first refill's) are freed into the order-0 stack, then a two-page request finds no
+ * free page until the give-back merges them. */
+static void test_no_refill_after_give_back(void) {
+    const size_t len = (size_t)1 << 20;
+    bsa_allocator_t A;
+    size_t f0;
+    unsigned char *r = open_instance(&A, len, &f0);
+    static void *page[1024];
+    size_t taken = 0;
+    while (CHECK(taken < 1024) && bsa_alloc_pages(&A, 1, 0, &page[taken]) == BSA_OK)
+        taken++;
+    PAGES_ARE(&A, 0, 0);
+    for (size_t i = 0; i < DEPTH; i++)
+        CHECK_STATUS(bsa_free_pages(&A, page[i], 1), BSA_OK);
+    PAGES_ARE(&A, 0, DEPTH);
+    void *two;
+    CHECK_STATUS(bsa_alloc_pages(&A, 2, 0, &two), BSA_OK);
+    PAGES_ARE(&A, DEPTH - 2, 0); /* the order-1 stack stays empty */
+    CHECK_STATUS(bsa_free_pages(&A, two, 2), BSA_OK);
+    for (size_t i = DEPTH; i < taken; i++)
+        CHECK_STATUS(bsa_free_pages(&A, page[i], 1), BSA_OK);
+    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
+    PAGES_ARE(&A, f0, 0);
+    test_region_free(r, len);
+}
+
 /* A spill started by a free in one section, with a block of another section in the
  * stack: both go back. */
 static void test_spill_two_sections(void) {
@@ -217,6 +247,7 @@ int main(void) {
     }
     test_no_refill_unless_empty();
     test_refill_runs_short();
+    test_no_refill_after_give_back();
     test_spill_two_sections();
     TEST_MAIN_END();
 }
