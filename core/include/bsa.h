@@ -256,6 +256,8 @@ typedef struct bsa_allocator {
     uint32_t _magic;
     unsigned _cpu_count;
     unsigned _flags;                  /* bsa_config_t.flags                          */
+    unsigned _cached_orders;          /* page orders below it use the page cache: 0, or
+                                       * BSA_PAGE_CACHE_MAX_ORDER + 1 when exclusive   */
     bsa_ops_t _ops;
     BSA__ATOMIC(int) _buddy_lock;
     bsa_buddy_t _buddy;

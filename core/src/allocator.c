@@ -45,6 +45,7 @@ bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region,
     bsa__section_claim_prefix(a->_buddy._first, (uintptr_t)region);
     a->_cpu_count = cfg->cpu_count;
     a->_flags = cfg->flags;
+    a->_cached_orders = (cfg->flags & BSA_CPU_EXCLUSIVE) ? BSA_PAGE_CACHE_MAX_ORDER + 1u : 0u;
     a->_cpus = (bsa__cpu_t *)cpus;
     for (unsigned i = 0; i < cfg->cpu_count; i++) {
         atomic_init(&a->_cpus[i].lock, 0);

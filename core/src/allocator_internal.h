@@ -69,7 +69,7 @@ static inline bsa_status_t bsa__large_order(const bsa_allocator_t *a, size_t siz
                    ((size & (a->_buddy._page_size - 1u)) != 0);
     if (pages > BSA_MAX_COUNT)
         return BSA_E_INVALID;
-    *order = bsa__order_of(pages);
+    *order = bsa__order_of(pages + (pages == 0)); /* size 0 (an alignment above 2048): 1 page */
     return BSA_OK;
 }
 
@@ -179,18 +179,21 @@ BSA__HIDDEN bsa_status_t bsa__alloc_after_give_back(bsa_allocator_t *a, bsa__cpu
 BSA__HIDDEN bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, size_t align,
                                            bool lowmem, unsigned kind, void **out);
 
-/* Whether blocks of `order` go through the calling CPU's page cache (bsa.h). */
+/* Whether blocks of `order` go through the calling CPU's page cache (bsa.h): one compare
+ * (the mode test and the order test as two cost 3 instructions per page call). */
 static inline bool bsa__page_cached(const bsa_allocator_t *a, unsigned order) {
-    return (a->_flags & BSA_CPU_EXCLUSIVE) && order <= BSA_PAGE_CACHE_MAX_ORDER;
+    return order < a->_cached_orders;
 }
 
-/* allocator_pages.c: bsa__alloc_block's path when the newest cached block is not in
- * the CPU's last section: it finds that section (or the buddy serves the request). It
- * peeks at the cache again rather than take the peek's values: two more arguments would
- * go on the stack, and bsa__alloc_block's call would no longer be a tail call. */
-BSA__HIDDEN bsa_status_t bsa__alloc_block_elsewhere(bsa_allocator_t *a, bsa__cpu_t *cpu,
-                                                    unsigned order, size_t align,
-                                                    unsigned kind, void **out);
+/* allocator_pages.c: bsa__alloc_block's general path, for a request aligned beyond a
+ * page (only some cached blocks meet it) or a newest cached block outside the CPU's last
+ * section: the cached block if one meets `align`, in whichever section holds it, else the
+ * buddy's. `cpu`: the calling CPU, or NULL when the caller has not looked it up. It peeks
+ * at the cache again rather than take the caller's values: two more arguments would go
+ * on the stack, and bsa__alloc_block's call would no longer be a tail call. */
+BSA__HIDDEN bsa_status_t bsa__alloc_block_general(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                                  unsigned order, size_t align,
+                                                  unsigned kind, void **out);
 /* allocator_pages.c: bsa__alloc_block's path when the page cache has no block for the
  * request: the buddy's, and when the stack of the order is empty and the buddy met the
  * request without the cache's pages, a refill of it in the same lock hold (page_cache.h). */
@@ -202,19 +205,22 @@ BSA__HIDDEN bsa_status_t bsa__alloc_block_missed(bsa_allocator_t *a, bsa__cpu_t 
  * cached block of the order if the page cache is in use and it meets `align`, else the
  * buddy's (with a refill of an empty stack). Inline, and a cache hit in the CPU's last
  * section makes no call but cpu_id: every other call is a tail call, so the callers save
- * only what lives across cpu_id. */
+ * only what lives across cpu_id. A page-aligned request (nearly all) takes any cached
+ * block, so `align` is not among those: saving it cost 7 instructions per page pair. */
 static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, size_t align,
                                             unsigned kind, void **out) {
     if (!bsa__page_cached(a, order))
         return bsa__locked_alloc(a, order, align, false, kind, out);
+    if (align > a->_buddy._page_size)
+        return bsa__alloc_block_general(a, NULL, order, align, kind, out);
     bsa__cpu_t *cpu = bsa__current_cpu(a);
     uint32_t n;
     uintptr_t cached;
-    if (!bsa__page_cache_peek(&cpu->pages, order, align, &cached, &n))
-        return bsa__alloc_block_missed(a, cpu, order, align, kind, out);
+    if (!bsa__page_cache_top(&cpu->pages, order, &cached, &n))
+        return bsa__alloc_block_missed(a, cpu, order, a->_buddy._page_size, kind, out);
     bsa__section_t *s = bsa__last_section_holding(cpu, cached);
     if (BSA__UNLIKELY(s == NULL))
-        return bsa__alloc_block_elsewhere(a, cpu, order, align, kind, out);
+        return bsa__alloc_block_general(a, cpu, order, a->_buddy._page_size, kind, out);
     bsa__page_cache_pop(&a->_buddy, &cpu->pages, s, cached, n, order, kind);
     *out = (void *)cached;
     return BSA_OK;

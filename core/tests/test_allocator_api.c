@@ -355,9 +355,10 @@ static void test_bad_alloc(void) {
     refused_at(st, st, 0, &before, "bsa_alloc(8, 1 << 62)", __LINE__);
 }
 
-/* Large allocations aligned to more than a page (in the 64 KiB-aligned section). */
+/* Large allocations aligned to more than a page (in the 64 KiB-aligned section). Size 0
+ * and 1 with such an alignment are one page, like any large request of under a page. */
 static void test_aligned_large(void) {
-    static const size_t sizes[] = {1, 2049, 4096, 4097, 5000, 8192, 20000, 65536, 100000};
+    static const size_t sizes[] = {0, 1, 2049, 4096, 4097, 5000, 8192, 20000, 65536, 100000};
     static const size_t aligns[] = {4096, 8192, 16384, 65536};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         for (size_t j = 0; j < sizeof aligns / sizeof aligns[0]; j++) {
@@ -369,6 +370,8 @@ static void test_aligned_large(void) {
             }
             CHECK_EQ_SZ((uintptr_t)p % align, 0);
             CHECK(bsa_usable_size(&A, p) >= size);
+            if (size <= PS)
+                CHECK_EQ_SZ(bsa_usable_size(&A, p), PS);
             fill(p, size, 0x11);
             CHECK_STATUS(bsa_free_sized(&A, p, size, align), BSA_OK);
         }
