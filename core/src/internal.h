@@ -86,8 +86,7 @@ static inline int bsa__size_class(size_t size, size_t align) {
     size_t need = size > align ? size : align;
     if (need > BSA_SMALL_MAX)
         return -1;
-    if (need < 8) /* not <= 8: with bsa_alloc's default alignment of 8 the compiler then
-                   * drops the test (8 itself scans to class 0): -4 per allocation */
+    if (need <= 8)
         return 0;
     return (int)bsa__order_of(need) - 3;
 }
