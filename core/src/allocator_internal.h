@@ -180,7 +180,7 @@ BSA__HIDDEN bsa_status_t bsa__locked_alloc(bsa_allocator_t *a, unsigned order, s
                                            bool lowmem, unsigned kind, void **out);
 
 /* Whether blocks of `order` go through the calling CPU's page cache (bsa.h): one compare
- * (the mode test and the order test as two cost 3 instructions per page call). */
+ * (the mode test and the order test, as two, cost 4 instructions per page pair). */
 static inline bool bsa__page_cached(const bsa_allocator_t *a, unsigned order) {
     return order < a->_cached_orders;
 }
@@ -206,7 +206,7 @@ BSA__HIDDEN bsa_status_t bsa__alloc_block_missed(bsa_allocator_t *a, bsa__cpu_t 
  * buddy's (with a refill of an empty stack). Inline, and a cache hit in the CPU's last
  * section makes no call but cpu_id: every other call is a tail call, so the callers save
  * only what lives across cpu_id. A page-aligned request (nearly all) takes any cached
- * block, so `align` is not among those: saving it cost 7 instructions per page pair. */
+ * block, so `align` is not among those: saving it cost 9 instructions per page pair. */
 static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, size_t align,
                                             unsigned kind, void **out) {
     if (!bsa__page_cached(a, order))

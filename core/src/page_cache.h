@@ -53,8 +53,8 @@ static inline bool bsa__page_cache_peek(const bsa__page_cache_t *c, unsigned ord
 }
 
 /* Hands out the block at `addr` that bsa__page_cache_top (or _peek) named, with the
- * count it gave, as a block of `kind` (PAGES, LARGE); `s`: its section. The peek's values, not reloads:
- * the record store is atomic, and the compiler would reload both across it. */
+ * count it gave, as a block of `kind` (PAGES, LARGE); `s`: its section. Their values,
+ * not reloads: the record store is atomic, and the compiler would reload both across it. */
 static inline void bsa__page_cache_pop(const bsa_buddy_t *b, bsa__page_cache_t *c,
                                        bsa__section_t *s, uintptr_t addr, uint32_t n,
                                        unsigned order, unsigned kind) {
