@@ -62,14 +62,14 @@ static inline bsa__cpu_t *bsa__current_cpu(const bsa_allocator_t *a) {
     return &a->_cpus[id];
 }
 
-/* Page order of a LARGE block for `size` bytes; E_INVALID when it cannot be a block. */
+/* Page order of a LARGE block for `size` bytes, at least one page (size 0 is large when
+ * its alignment is above 2048); E_INVALID when it cannot be a block. */
 static inline bsa_status_t bsa__large_order(const bsa_allocator_t *a, size_t size,
                                             unsigned *order) {
-    size_t pages = (size >> a->_buddy._page_shift) +
-                   ((size & (a->_buddy._page_size - 1u)) != 0);
+    size_t pages = size == 0 ? 1u : ((size - 1u) >> a->_buddy._page_shift) + 1u;
     if (pages > BSA_MAX_COUNT)
         return BSA_E_INVALID;
-    *order = bsa__order_of(pages + (pages == 0)); /* size 0 (an alignment above 2048): 1 page */
+    *order = bsa__order_of(pages);
     return BSA_OK;
 }
 
