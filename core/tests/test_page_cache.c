@@ -41,35 +41,49 @@ static bool pages_are(bsa_allocator_t *a, size_t free_pages, size_t cached, int 
 }
 #define PAGES_ARE(a, f, c) CHECK(pages_are((a), (f), (c), __LINE__))
 
-/* A fresh one-CPU exclusive instance on a new region of `len` bytes (returned, for
- * test_region_free); *f0: its free pages. */
-static unsigned char *open_instance(bsa_allocator_t *a, size_t len, size_t *f0) {
-    unsigned char *r = test_region(len);
-    CHECK_STATUS(bsa_init(a, &cfg, r, len), BSA_OK);
-    *f0 = stats(a).free_pages;
-    return r;
+/* A one-CPU exclusive instance on a region of its own; f0: the free pages it must end
+ * with (its start's, or after a region it adds). */
+typedef struct instance {
+    bsa_allocator_t a;
+    unsigned char *region;
+    size_t len, f0;
+} instance_t;
+
+static void open_instance(instance_t *t, size_t len) {
+    t->region = test_region(len);
+    t->len = len;
+    CHECK_STATUS(bsa_init(&t->a, &cfg, t->region, len), BSA_OK);
+    t->f0 = stats(&t->a).free_pages;
+}
+
+/* Every test ends the same way: with nothing live, bsa_reclaim gives every page back. */
+static void close_instance(instance_t *t) {
+    CHECK_STATUS(bsa_reclaim(&t->a), BSA_OK);
+    PAGES_ARE(&t->a, t->f0, 0);
+    test_region_free(t->region, t->len);
 }
 
 /* Refill, hits, newest first and spill for blocks of order k (bsa_alloc_pages, or large
  * objects of the same pages with bsa_alloc when `large`). */
 static void test_batches(unsigned k, bool large) {
-    const size_t len = (size_t)4 << 20, n = (size_t)1 << k;
-    bsa_allocator_t A;
-    size_t f0;
-    unsigned char *r = open_instance(&A, len, &f0);
+    const size_t n = (size_t)1 << k;
+    instance_t t;
+    open_instance(&t, (size_t)4 << 20);
+    bsa_allocator_t *A = &t.a;
+    const size_t f0 = t.f0;
     void *blk[2 * DEPTH];
-#define TAKE(i) CHECK_STATUS(large ? bsa_alloc(&A, n * PS, 0, &blk[i]) \
-                                   : bsa_alloc_pages(&A, n, 0, &blk[i]), BSA_OK)
-#define GIVE(p) CHECK_STATUS(large ? bsa_free(&A, (p)) : bsa_free_pages(&A, (p), n), BSA_OK)
+#define TAKE(i) CHECK_STATUS(large ? bsa_alloc(A, n * PS, 0, &blk[i]) \
+                                   : bsa_alloc_pages(A, n, 0, &blk[i]), BSA_OK)
+#define GIVE(p) CHECK_STATUS(large ? bsa_free(A, (p)) : bsa_free_pages(A, (p), n), BSA_OK)
 
     TAKE(0); /* an empty stack: DEPTH blocks from the buddy */
-    PAGES_ARE(&A, f0 - DEPTH * n, (DEPTH - 1) * n);
+    PAGES_ARE(A, f0 - DEPTH * n, (DEPTH - 1) * n);
     for (unsigned i = 1; i < DEPTH; i++) { /* hits: the buddy is not asked */
         TAKE(i);
-        PAGES_ARE(&A, f0 - DEPTH * n, (DEPTH - 1 - i) * n);
+        PAGES_ARE(A, f0 - DEPTH * n, (DEPTH - 1 - i) * n);
     }
     TAKE(DEPTH); /* empty again: the next refill */
-    PAGES_ARE(&A, f0 - 2 * DEPTH * n, (DEPTH - 1) * n);
+    PAGES_ARE(A, f0 - 2 * DEPTH * n, (DEPTH - 1) * n);
 
     /* Newest first: two cached blocks taken, freed, and taken back in reverse. */
     TAKE(DEPTH + 1);
@@ -77,83 +91,81 @@ static void test_batches(unsigned k, bool large) {
     GIVE(blk[DEPTH + 1]);
     GIVE(blk[DEPTH + 2]);
     void *p, *q;
-    CHECK_STATUS(large ? bsa_alloc(&A, n * PS, 0, &p) : bsa_alloc_pages(&A, n, 0, &p), BSA_OK);
-    CHECK_STATUS(large ? bsa_alloc(&A, n * PS, 0, &q) : bsa_alloc_pages(&A, n, 0, &q), BSA_OK);
+    CHECK_STATUS(large ? bsa_alloc(A, n * PS, 0, &p) : bsa_alloc_pages(A, n, 0, &p), BSA_OK);
+    CHECK_STATUS(large ? bsa_alloc(A, n * PS, 0, &q) : bsa_alloc_pages(A, n, 0, &q), BSA_OK);
     CHECK(p == blk[DEPTH + 2] && q == blk[DEPTH + 1]);
-    PAGES_ARE(&A, f0 - 2 * DEPTH * n, (DEPTH - 3) * n);
+    PAGES_ARE(A, f0 - 2 * DEPTH * n, (DEPTH - 3) * n);
 
     /* Frees fill the stack; the one after it is full spills it with the freed block. */
     unsigned freed = 0;
     for (unsigned cached = DEPTH - 3; cached < DEPTH; cached++)
         GIVE(blk[freed++]);
-    PAGES_ARE(&A, f0 - 2 * DEPTH * n, DEPTH * n);
+    PAGES_ARE(A, f0 - 2 * DEPTH * n, DEPTH * n);
     GIVE(blk[freed++]);
-    PAGES_ARE(&A, f0 - (2 * DEPTH - DEPTH - 1) * n, 0);
-    CHECK_STATUS(large ? bsa_free(&A, blk[0]) : bsa_free_pages(&A, blk[0], n), BSA_E_BAD_FREE);
+    PAGES_ARE(A, f0 - (2 * DEPTH - DEPTH - 1) * n, 0);
+    CHECK_STATUS(large ? bsa_free(A, blk[0]) : bsa_free_pages(A, blk[0], n), BSA_E_BAD_FREE);
 
     /* The rest: DEPTH + 3 taken in all, minus DEPTH + 1 freed, plus the two taken back. */
     while (freed <= DEPTH)
         GIVE(blk[freed++]);
     GIVE(p);
     GIVE(q);
-    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
-    PAGES_ARE(&A, f0, 0);
 #undef TAKE
 #undef GIVE
-    test_region_free(r, len);
+    close_instance(&t);
 }
 
 /* A request whose stack holds blocks, none meeting its alignment, goes to the buddy
  * without a refill: the stack keeps what it has. */
 static void test_no_refill_unless_empty(void) {
-    const size_t len = (size_t)1 << 20;
-    bsa_allocator_t A;
-    size_t f0;
-    unsigned char *r = open_instance(&A, len, &f0);
+    instance_t t;
+    open_instance(&t, (size_t)1 << 20);
+    bsa_allocator_t *A = &t.a;
+    const size_t f0 = t.f0;
     void *first, *x, *y, *aligned;
-    CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &first), BSA_OK); /* refill: 3 cached */
-    CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &x), BSA_OK);
-    CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &y), BSA_OK);
+    CHECK_STATUS(bsa_alloc_pages(A, 1, 0, &first), BSA_OK); /* refill: 3 cached */
+    CHECK_STATUS(bsa_alloc_pages(A, 1, 0, &x), BSA_OK);
+    CHECK_STATUS(bsa_alloc_pages(A, 1, 0, &y), BSA_OK);
     /* Two distinct pages a page apart (the refill's neighbours) cannot both be 2-page
      * aligned; the stack's top becomes one that is not. */
     void *odd = (uintptr_t)x % (2 * PS) != 0 ? x : y, *even = odd == x ? y : x;
     CHECK((uintptr_t)odd % (2 * PS) != 0);
-    CHECK_STATUS(bsa_free_pages(&A, odd, 1), BSA_OK);
-    PAGES_ARE(&A, f0 - DEPTH, 2);
-    CHECK_STATUS(bsa_alloc_pages(&A, 1, 2 * PS, &aligned), BSA_OK);
+    CHECK_STATUS(bsa_free_pages(A, odd, 1), BSA_OK);
+    PAGES_ARE(A, f0 - DEPTH, 2);
+    CHECK_STATUS(bsa_alloc_pages(A, 1, 2 * PS, &aligned), BSA_OK);
     CHECK((uintptr_t)aligned % (2 * PS) == 0);
-    PAGES_ARE(&A, f0 - DEPTH - 1, 2); /* one page from the buddy, the stack as it was */
-    CHECK_STATUS(bsa_free_pages(&A, aligned, 1), BSA_OK);
-    CHECK_STATUS(bsa_free_pages(&A, even, 1), BSA_OK);
-    CHECK_STATUS(bsa_free_pages(&A, first, 1), BSA_OK); /* the stack was full: a spill */
-    PAGES_ARE(&A, f0, 0);
-    test_region_free(r, len);
+    PAGES_ARE(A, f0 - DEPTH - 1, 2); /* one page from the buddy, the stack as it was */
+    CHECK_STATUS(bsa_free_pages(A, aligned, 1), BSA_OK);
+    CHECK_STATUS(bsa_free_pages(A, even, 1), BSA_OK);
+    CHECK_STATUS(bsa_free_pages(A, first, 1), BSA_OK); /* the stack was full: a spill */
+    PAGES_ARE(A, f0, 0);
+    close_instance(&t);
 }
 
 /* Single pages until the buddy has none: each refill takes DEPTH - 1 blocks for the
  * stack while it can, then what is left; every page is handed out, none stays cached. */
 static void test_refill_runs_short(void) {
-    const size_t len = (size_t)1 << 20;
-    bsa_allocator_t A;
-    size_t f0;
-    unsigned char *r = open_instance(&A, len, &f0);
+    instance_t t;
+    open_instance(&t, (size_t)1 << 20);
+    bsa_allocator_t *A = &t.a;
+    size_t avail = t.f0; /* pages the loop below can take */
     void *low = NULL;
-    if (f0 % DEPTH == 0) { /* lowmem never refills: makes the last refill short */
-        CHECK_STATUS(bsa_alloc_pages_lowmem(&A, 1, 0, &low), BSA_OK);
-        f0--;
+    if (avail % DEPTH == 0) { /* lowmem never refills: makes the last refill short */
+        CHECK_STATUS(bsa_alloc_pages_lowmem(A, 1, 0, &low), BSA_OK);
+        avail--;
     }
     static void *page[1024];
     size_t taken = 0, short_refills = 0;
     for (;;) {
-        bsa_stats_t before = stats(&A);
+        bsa_stats_t before = stats(A);
         if (!CHECK(taken < 1024))
             break;
-        bsa_status_t st = bsa_alloc_pages(&A, 1, 0, &page[taken]);
+        bsa_status_t st = bsa_alloc_pages(A, 1, 0, &page[taken]);
         if (st == BSA_E_NOMEM)
             break;
         CHECK_STATUS(st, BSA_OK);
         taken++;
-        bsa_stats_t after = stats(&A);
+        bsa_stats_t after = stats(A);
         if (before.cached_pages != 0) { /* a hit */
             CHECK(after.free_pages == before.free_pages &&
                   after.cached_pages == before.cached_pages - 1);
@@ -164,16 +176,14 @@ static void test_refill_runs_short(void) {
         CHECK_EQ_SZ(after.cached_pages, want);
         CHECK_EQ_SZ(after.free_pages, before.free_pages - 1 - want);
     }
-    CHECK_EQ_SZ(taken, f0);
+    CHECK_EQ_SZ(taken, avail);
     CHECK_EQ_SZ(short_refills, 1);
-    PAGES_ARE(&A, 0, 0);
+    PAGES_ARE(A, 0, 0);
     while (taken > 0)
-        CHECK_STATUS(bsa_free_pages(&A, page[--taken], 1), BSA_OK);
+        CHECK_STATUS(bsa_free_pages(A, page[--taken], 1), BSA_OK);
     if (low)
-        CHECK_STATUS(bsa_free_pages(&A, low, 1), BSA_OK);
-    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
-    PAGES_ARE(&A, f0 + (low != NULL), 0);
-    test_region_free(r, len);
+        CHECK_STATUS(bsa_free_pages(A, low, 1), BSA_OK);
+    close_instance(&t);
 }
 
 /* A request the buddy can meet only once the calling CPU's cache went back takes no
@@ -182,61 +192,57 @@ static void test_refill_runs_short(void) {
  * first refill's) are freed into the order-0 stack, then a two-page request finds no
  * free page until the give-back merges them. */
 static void test_no_refill_after_give_back(void) {
-    const size_t len = (size_t)1 << 20;
-    bsa_allocator_t A;
-    size_t f0;
-    unsigned char *r = open_instance(&A, len, &f0);
+    instance_t t;
+    open_instance(&t, (size_t)1 << 20);
+    bsa_allocator_t *A = &t.a;
     static void *page[1024];
     size_t taken = 0;
-    while (CHECK(taken < 1024) && bsa_alloc_pages(&A, 1, 0, &page[taken]) == BSA_OK)
+    while (CHECK(taken < 1024) && bsa_alloc_pages(A, 1, 0, &page[taken]) == BSA_OK)
         taken++;
-    PAGES_ARE(&A, 0, 0);
+    PAGES_ARE(A, 0, 0);
     for (size_t i = 0; i < DEPTH; i++)
-        CHECK_STATUS(bsa_free_pages(&A, page[i], 1), BSA_OK);
-    PAGES_ARE(&A, 0, DEPTH);
+        CHECK_STATUS(bsa_free_pages(A, page[i], 1), BSA_OK);
+    PAGES_ARE(A, 0, DEPTH);
     void *two;
-    CHECK_STATUS(bsa_alloc_pages(&A, 2, 0, &two), BSA_OK);
-    PAGES_ARE(&A, DEPTH - 2, 0); /* the order-1 stack stays empty */
-    CHECK_STATUS(bsa_free_pages(&A, two, 2), BSA_OK);
+    CHECK_STATUS(bsa_alloc_pages(A, 2, 0, &two), BSA_OK);
+    PAGES_ARE(A, DEPTH - 2, 0); /* the order-1 stack stays empty */
+    CHECK_STATUS(bsa_free_pages(A, two, 2), BSA_OK);
     for (size_t i = DEPTH; i < taken; i++)
-        CHECK_STATUS(bsa_free_pages(&A, page[i], 1), BSA_OK);
-    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
-    PAGES_ARE(&A, f0, 0);
-    test_region_free(r, len);
+        CHECK_STATUS(bsa_free_pages(A, page[i], 1), BSA_OK);
+    close_instance(&t);
 }
 
 /* A spill started by a free in one section, with a block of another section in the
  * stack: both go back. */
 static void test_spill_two_sections(void) {
     const size_t len = 64 * PS;
-    unsigned char *r1 = test_region(len), *r2 = test_region(len);
-    bsa_allocator_t A;
-    CHECK_STATUS(bsa_init(&A, &cfg, r1, len), BSA_OK);
-    CHECK_STATUS(bsa_add_region(&A, r2, len), BSA_OK);
-    const size_t f0 = stats(&A).free_pages;
+    instance_t t;
+    open_instance(&t, len);
+    bsa_allocator_t *A = &t.a;
+    unsigned char *r2 = test_region(len);
+    CHECK_STATUS(bsa_add_region(A, r2, len), BSA_OK);
+    const size_t f0 = t.f0 = stats(A).free_pages; /* both regions' */
     static void *page[128];
     size_t n = 0;
     void *in_second = NULL;
     while (in_second == NULL && CHECK(n < 128) &&
-           CHECK_STATUS(bsa_alloc_pages(&A, 1, 0, &page[n]), BSA_OK)) {
+           CHECK_STATUS(bsa_alloc_pages(A, 1, 0, &page[n]), BSA_OK)) {
         if ((unsigned char *)page[n] >= r2 && (unsigned char *)page[n] < r2 + len)
             in_second = page[n];
         n++;
     }
     CHECK(in_second != NULL && n > DEPTH + 1);
-    CHECK_STATUS(bsa_reclaim(&A), BSA_OK); /* an empty stack to start from */
-    size_t held = f0 - stats(&A).free_pages;
-    CHECK_STATUS(bsa_free_pages(&A, in_second, 1), BSA_OK);
+    CHECK_STATUS(bsa_reclaim(A), BSA_OK); /* an empty stack to start from */
+    size_t held = f0 - stats(A).free_pages;
+    CHECK_STATUS(bsa_free_pages(A, in_second, 1), BSA_OK);
     for (size_t i = 0; i < DEPTH - 1; i++) /* pages of the first region */
-        CHECK_STATUS(bsa_free_pages(&A, page[i], 1), BSA_OK);
-    PAGES_ARE(&A, f0 - held, DEPTH);
-    CHECK_STATUS(bsa_free_pages(&A, page[DEPTH - 1], 1), BSA_OK); /* spills all */
-    PAGES_ARE(&A, f0 - held + DEPTH + 1, 0);
+        CHECK_STATUS(bsa_free_pages(A, page[i], 1), BSA_OK);
+    PAGES_ARE(A, f0 - held, DEPTH);
+    CHECK_STATUS(bsa_free_pages(A, page[DEPTH - 1], 1), BSA_OK); /* spills all */
+    PAGES_ARE(A, f0 - held + DEPTH + 1, 0);
     for (size_t i = DEPTH; i < n - 1; i++)
-        CHECK_STATUS(bsa_free_pages(&A, page[i], 1), BSA_OK);
-    CHECK_STATUS(bsa_reclaim(&A), BSA_OK);
-    PAGES_ARE(&A, f0, 0);
-    test_region_free(r1, len);
+        CHECK_STATUS(bsa_free_pages(A, page[i], 1), BSA_OK);
+    close_instance(&t);
     test_region_free(r2, len);
 }
 
