@@ -35,14 +35,26 @@ static inline size_t bsa__slab_live_in(const bsa_slab_t *s, unsigned size_class)
     return used > pending ? used - pending : 0;
 }
 
-/* Slot index of `ptr` in `h`, or -1 if it is not an object start. A pointer below slot 0
- * wraps `off` to a slot far beyond `count`: one compare covers both ends. */
-static inline long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
-    uintptr_t off = (uintptr_t)ptr - ((uintptr_t)h + h->first_offset);
-    if ((off & ((8u << h->size_class) - 1u)) != 0)
+/* Slot index of `ptr` among `count` slots of 2^shift bytes from `first`, or -1 if it
+ * is not a slot start. A pointer below `first` wraps `off` to a slot far beyond `count`:
+ * one compare covers both ends. */
+static inline long bsa__slot_index(uintptr_t first, unsigned shift, uint32_t count,
+                                   const void *ptr) {
+    uintptr_t off = (uintptr_t)ptr - first;
+    if ((off & (((uintptr_t)1 << shift) - 1u)) != 0)
         return -1;
-    uintptr_t slot = off >> (h->size_class + 3u);
-    return slot < h->count ? (long)slot : -1;
+    uintptr_t slot = off >> shift;
+    return slot < count ? (long)slot : -1;
+}
+
+/* Slot index of `ptr` in `h`, or -1 if it is not an object start. */
+static inline long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
+    return bsa__slot_index((uintptr_t)h + h->first_offset, h->size_class + 3u, h->count, ptr);
+}
+
+/* The object at `slot` of `h`: bsa__slab_slot's inverse. */
+static inline void *bsa__slab_slot_addr(const bsa__slab_hdr_t *h, uint32_t slot) {
+    return (char *)h + h->first_offset + ((size_t)slot << (h->size_class + 3u));
 }
 
 /* The slot's pending bit: freed by another CPU (on the slab's stack, or being pushed). */

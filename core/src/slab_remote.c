@@ -8,10 +8,12 @@
  * a slab's stack from empty also pushes the slab onto its owner's ready stack for the
  * class (bsa_slab_t._ready, linked through ready_next). The owner's drain takes the
  * whole ready stack with one exchange, and of each slab on it the whole object stack
- * with another (single consumer: no ABA), returns each slot to the bitmap and clears
- * its pending bit. So a drain visits only slabs with frees waiting, not every slab of
- * the class (a producer far ahead of its consumer has hundreds). Walks are bounded by
- * the slab's slot count and the class's slab count.
+ * with another (single consumer: no ABA), returns the slots to the bitmap a word at a
+ * time and clears their pending bits. So a drain visits only slabs with frees waiting,
+ * not every slab of the class (a producer far ahead of its consumer has hundreds). Walks
+ * are bounded by the slab's slot count and the class's slab count, and only a slot whose
+ * pending bit is set goes back: a link overwritten in freed memory can lose objects but
+ * never frees a live one.
  * Invariant: a slab whose remote_head is not 0 is on its owner's ready stack, or in the
  * hands of the drain that took it off; only that drain sets remote_head back to 0.
  * Locks: none. The drain runs on the owner (under its CPU lock in the global allocator).
@@ -73,53 +75,97 @@ bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr) {
     return BSA_OK;
 }
 
-/* Clears the pending bits `bits` of word `w`, whose slots the drain has set free. Only
- * then may those slots be claimed again: a remote free racing with the drain sees either
- * the pending bit or the free bit, never neither. Release: the drain's reads of their
- * links and its bitmap stores happen before a later pusher's acquire fetch_or and its
- * link write. */
-static void clear_pending(bsa__slab_hdr_t *h, uint32_t w, uintptr_t bits) {
-    if (bits != 0)
-        atomic_fetch_and_explicit(bsa__slab_pending_word(h, w), ~bits, memory_order_release);
+/* What a drain has done so far: slots back in the bitmap, pending bits cleared. */
+typedef struct drained {
+    uint32_t returned;
+    uint32_t cleared;
+} drained_t;
+
+/* Returns the slots `bits` of word `w`, found on h's stack, to its bitmap with one store,
+ * then clears their pending bits. Only after the store may those slots be claimed again:
+ * a remote free racing with the drain sees either the pending bit or the free bit, never
+ * neither. A slot on the stack whose pending bit is not set, or that is free already, was
+ * linked there by a write into freed memory: reported and left as it is, so a corrupted
+ * link never marks a live object free. False when there was such a slot. */
+static bool return_word(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t w, uintptr_t bits,
+                        drained_t *d) {
+    if (bits == 0)
+        return true;
+    _Atomic uintptr_t *pending = bsa__slab_pending_word(h, w);
+    _Atomic uintptr_t *word = &h->maps[w];
+    /* Relaxed: only the drain clears the pending bit of a slot on the stack, and the
+     * pushers set these before the release CAS that the drain's exchange acquired. */
+    uintptr_t claimed = bits & atomic_load_explicit(pending, memory_order_relaxed);
+    uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
+    uintptr_t fresh = claimed & ~v;
+    for (uintptr_t bad = bits & ~fresh; bad != 0; bad &= bad - 1u)
+        bsa__slab_note_bad(s, bsa__slab_slot_addr(h, (w << BSA__WORD_SHIFT) + bsa__ctz(bad)));
+    if (fresh != 0) {
+        atomic_store_explicit(word, v | fresh, memory_order_relaxed);
+        if (w < h->hint)
+            h->hint = w;
+    }
+    /* Release: the drain's reads of these objects' links and the bitmap store above
+     * happen before a later pusher's acquire fetch_or and its link write. */
+    if (claimed != 0)
+        atomic_fetch_and_explicit(pending, ~claimed, memory_order_release);
+    d->returned += bsa__popcount(fresh);
+    d->cleared += bsa__popcount(claimed);
+    return fresh == bits;
 }
 
-/* Owner only. Returns slots of every remotely freed object of `h` to its bitmap. The
- * pending bits are cleared a word at a time, after the slots of that word: a stack
- * pushed by a consumer freeing in order holds runs of one word. */
+/* Owner only. Returns slots of every remotely freed object of `h` to its bitmap, a word
+ * at a time (a stack pushed by a consumer freeing in order holds runs of one word), then
+ * moves the slab once, as the frees one by one would have moved it: off the full list at
+ * the first, settled as empty at the last. A link that names no object of `h`, one seen
+ * already, or one return_word refuses ends the walk: it was written into freed memory,
+ * and the objects behind it stay pending (reported; lost, never handed out twice). */
 static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
     bsa__slab_class_t *c = &s->_cls[h->size_class];
     /* Acquire: pairs with the pushers' release CAS (links and counter visible). Release:
      * our read of ready_next (the caller's) happens before the next push that finds the
      * stack empty and links the slab onto the ready stack again. */
     uintptr_t top = atomic_exchange_explicit(bsa__slab_remote_head(h), 0, memory_order_acq_rel);
-    size_t taken = 0;
-    uint32_t word = 0;
-    uintptr_t bits = 0; /* drained slots of `word` whose pending bits are still set */
-    while (top != 0 && taken < h->count) {
-        void *obj = (void *)top;
-        top = *(uintptr_t *)obj; /* read the link before the slot can be pushed again */
-        taken++;
-        long slot = bsa__slab_slot(h, obj);
-        if (slot < 0) {
-            bsa__slab_note_bad(s, obj); /* cannot happen unless memory was corrupted */
-            continue;
-        }
+    /* The slot geometry in locals: the loop's report calls would make the compiler
+     * reload it from the header for every object. */
+    uintptr_t first = (uintptr_t)h + h->first_offset;
+    unsigned shift = h->size_class + 3u;
+    uint32_t count = h->count;
+    drained_t d = {0, 0};
+    uint32_t word = 0, taken = 0;
+    uintptr_t bits = 0; /* slots of `word` found on the stack, not yet returned */
+    while (top != 0 && taken < count) {
+        long slot = bsa__slot_index(first, shift, count, (void *)top);
+        if (slot < 0)
+            break;
+        uintptr_t bit = bsa__slot_bit((uint32_t)slot);
         if (bsa__slot_word((uint32_t)slot) != word) {
-            clear_pending(h, word, bits);
+            bool clean = return_word(s, h, word, bits, &d);
             word = bsa__slot_word((uint32_t)slot);
             bits = 0;
+            if (!clean)
+                break;
+        } else if (bits & bit) {
+            break; /* a cycle */
         }
-        bits |= bsa__slot_bit((uint32_t)slot);
-        if (bsa__slab_slot_free(h, (uint32_t)slot))
-            bsa__slab_note_bad(s, obj); /* ditto; still clear its pending bit */
-        else if (bsa__slab_put(c, h, (uint32_t)slot))
-            (void)bsa__slab_settle_empty(s, h, NULL);
+        bits |= bit;
+        taken++;
+        top = *(uintptr_t *)top; /* the link, read before its slot can be pushed again */
     }
-    clear_pending(h, word, bits);
+    return_word(s, h, word, bits, &d);
     if (top != 0)
-        bsa__slab_note_bad(s, (void *)top); /* longer than the slab: a corrupted link */
-    atomic_fetch_sub_explicit(&s->_remote_pending[h->size_class], taken,
+        bsa__slab_note_bad(s, (void *)top); /* a corrupted link: the walk stopped there */
+    /* Relaxed: a statistic, like the pushers' increments. */
+    atomic_fetch_sub_explicit(&s->_remote_pending[h->size_class], d.cleared,
                               memory_order_relaxed);
+    if (d.returned == 0)
+        return;
+    h->free += d.returned;
+    bsa__count_add(&c->_in_use, (size_t)0 - d.returned);
+    if (h->list == BSA__LIST_FULL)
+        bsa__list_move_from(c, h, BSA__LIST_FULL, BSA__LIST_PARTIAL);
+    if (h->free == h->count && h->list != BSA__LIST_EMPTY)
+        (void)bsa__slab_settle_empty(s, h, NULL);
 }
 
 void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls) {
