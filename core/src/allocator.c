@@ -180,18 +180,6 @@ static bsa_status_t free_small(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__section
     return st;
 }
 
-/* Frees the LARGE block of `order` at addr, in section `s`, for the calling CPU `cpu`,
- * or refuses and reports it. */
-BSA__NOINLINE static bsa_status_t free_large(bsa_allocator_t *a, bsa__cpu_t *cpu,
-                                             bsa__section_t *s, uintptr_t addr,
-                                             unsigned order) {
-    /* Re-validated under the lock (or by the page cache's claim): a racing double free
-     * loses there. */
-    if (bsa__free_block_in(a, cpu, s, addr, order, BSA__KIND_LARGE) == BSA_OK)
-        return BSA_OK;
-    return bsa__refuse(a, (void *)addr);
-}
-
 /* Frees the live block or object at ptr. size_class >= 0 / order >= 0: what the caller
  * says it allocated (bsa_free_sized); -1: unknown (bsa_free). */
 BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
@@ -205,7 +193,7 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
                 return free_small(a, cpu, blk.sec, h, ptr);
         } else if (blk.kind == BSA__KIND_LARGE && size_class < 0 && head == (uintptr_t)ptr &&
                    (order < 0 || blk.order == (unsigned)order)) {
-            return free_large(a, cpu, blk.sec, head, blk.order);
+            return bsa__free_large_in(a, cpu, blk.sec, head, blk.order);
         }
     }
     return bsa__refuse(a, ptr);
@@ -223,9 +211,9 @@ static inline bool exclusive_free_hinted(bsa__cpu_t *cpu, void *ptr, int size_cl
 }
 
 /* Exclusive mode's other frees, in the CPU's last section: a large object (bsa_free)
- * goes to free_large; a slab object, found and checked as free_checked does, is pushed
- * to its owner if it is another CPU's, else its slab becomes the hint and it is freed as
- * free_small does. Anything else (another section, bad input) goes to free_checked.
+ * goes to bsa__free_large_in; a slab object, found and checked as free_checked does, is
+ * pushed to its owner if it is another CPU's, else its slab becomes the hint and it is
+ * freed as free_small does. Anything else (another section, bad input) goes to free_checked.
  * Inline, and every call a tail call: the entry points then save only what lives across
  * cpu_id. */
 static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
@@ -238,7 +226,7 @@ static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, v
     uint32_t info = bsa__rec_info(s, idx);
     if (size_class < 0 && bsa__info_kind(info) == BSA__KIND_LARGE &&
         bsa__page_addr(&a->_buddy, s, idx) == addr)
-        return free_large(a, cpu, s, addr, bsa__info_order(info));
+        return bsa__free_large_in(a, cpu, s, addr, bsa__info_order(info));
     bsa__slab_hdr_t *h = bsa__slab_of_page(a, cpu, s, idx, info);
     if (h == NULL || (size_class >= 0 && h->size_class != (unsigned)size_class))
         return free_checked(a, cpu, ptr, size_class, -1);

@@ -227,13 +227,12 @@ static inline bsa_status_t bsa__alloc_block(bsa_allocator_t *a, unsigned order, 
 }
 
 /* allocator_pages.c */
-/* Frees the live block of `kind` (PAGES, LARGE) and `order` at addr, in section `s`, for
- * the calling CPU `cpu`: into its page cache (claimed there, or for the buddy when the
- * cache is full) or to the buddy, as bsa__page_cached says. BSA_E_BAD_FREE if it is not
+/* Frees the LARGE object of `order` at addr, in section `s`, for the calling CPU `cpu`:
+ * into its page cache (claimed there, or for the buddy when the cache is full) or to the
+ * buddy, as bsa__page_cached says; or refuses and reports it (BSA_E_BAD_FREE) if it is not
  * such a block. The caller has both from its own lookup: no second cpu_id call. */
-BSA__HIDDEN bsa_status_t bsa__free_block_in(bsa_allocator_t *a, bsa__cpu_t *cpu,
-                                            bsa__section_t *s, uintptr_t addr, unsigned order,
-                                            unsigned kind);
+BSA__HIDDEN bsa_status_t bsa__free_large_in(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                            bsa__section_t *s, uintptr_t addr, unsigned order);
 /* One buddy free under the buddy lock; _in: in section `s`, which holds addr (found
  * through a CPU's last-section hint: no skip-list walk). */
 BSA__HIDDEN bsa_status_t bsa__locked_free(bsa_allocator_t *a, void *addr, unsigned kind,

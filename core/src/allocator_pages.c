@@ -96,7 +96,7 @@ BSA__NOINLINE static bsa_status_t cache_free_elsewhere(bsa_allocator_t *a, bsa__
     return cache_free_in(a, cpu, s, addr, order, kind);
 }
 
-/* bsa_free_pages's free, which finds the CPU and the section itself (bsa__free_block_in
+/* bsa_free_pages's free, which finds the CPU and the section itself (bsa__free_large_in
  * is given them). Every call a tail call: see bsa__alloc_block. */
 static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsigned order,
                                       unsigned kind) {
@@ -109,11 +109,14 @@ static inline bsa_status_t free_block(bsa_allocator_t *a, uintptr_t addr, unsign
     return cache_free_in(a, cpu, s, addr, order, kind);
 }
 
-bsa_status_t bsa__free_block_in(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__section_t *s,
-                                uintptr_t addr, unsigned order, unsigned kind) {
-    if (!bsa__page_cached(a, order))
-        return bsa__locked_free_in(a, s, (void *)addr, kind, order);
-    return cache_free_in(a, cpu, s, addr, order, kind);
+bsa_status_t bsa__free_large_in(bsa_allocator_t *a, bsa__cpu_t *cpu, bsa__section_t *s,
+                                uintptr_t addr, unsigned order) {
+    /* Re-validated under the lock (or by the page cache's claim): a racing double free
+     * loses there. */
+    bsa_status_t st = bsa__page_cached(a, order)
+                          ? cache_free_in(a, cpu, s, addr, order, BSA__KIND_LARGE)
+                          : bsa__locked_free_in(a, s, (void *)addr, BSA__KIND_LARGE, order);
+    return BSA__UNLIKELY(st == BSA_E_BAD_FREE) ? bsa__refuse(a, (void *)addr) : st;
 }
 
 bsa_status_t bsa_free_pages(bsa_allocator_t *a, void *addr, size_t count) {
