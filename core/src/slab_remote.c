@@ -131,7 +131,8 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
     uintptr_t first = (uintptr_t)h + h->first_offset;
     unsigned shift = h->size_class + 3u;
     uint32_t count = h->count;
-    drained_t d = {0, 0};
+    drained_t d; /* field by field: an initialiser may become a memset call */
+    d.returned = d.cleared = 0;
     uint32_t word = 0, taken = 0;
     uintptr_t bits = 0; /* slots of `word` found on the stack, not yet returned */
     while (top != 0 && taken < count) {
