@@ -52,9 +52,14 @@ static inline long bsa__slab_slot(const bsa__slab_hdr_t *h, const void *ptr) {
     return bsa__slot_index((uintptr_t)h + h->first_offset, h->size_class + 3u, h->count, ptr);
 }
 
+/* The slot `slot` of 2^shift bytes from `first`: bsa__slot_index's inverse. */
+static inline void *bsa__slot_at(uintptr_t first, unsigned shift, uint32_t slot) {
+    return (void *)(first + ((uintptr_t)slot << shift));
+}
+
 /* The object at `slot` of `h`: bsa__slab_slot's inverse. */
 static inline void *bsa__slab_slot_addr(const bsa__slab_hdr_t *h, uint32_t slot) {
-    return (char *)h + h->first_offset + ((size_t)slot << (h->size_class + 3u));
+    return bsa__slot_at((uintptr_t)h + h->first_offset, h->size_class + 3u, slot);
 }
 
 /* The slot's pending bit: freed by another CPU (on the slab's stack, or being pushed). */
@@ -78,7 +83,7 @@ static inline bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot) 
 static inline void *bsa__slab_take(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned cls) {
     uint32_t w = h->hint;
     uint32_t free = h->free - 1u;
-    char *first = (char *)h + h->first_offset;
+    uintptr_t first = (uintptr_t)h + h->first_offset;
     uintptr_t v = atomic_load_explicit(&h->maps[w], memory_order_relaxed);
     if (BSA__UNLIKELY(v == 0)) {
         do /* no free slot below the hint, and one at least at or above it */
@@ -92,24 +97,31 @@ static inline void *bsa__slab_take(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uns
     if (free == 0) /* h is on the partial list (both callers take from there) */
         bsa__list_move_from(c, h, BSA__LIST_PARTIAL, BSA__LIST_FULL);
     uint32_t slot = (w << BSA__WORD_SHIFT) + bsa__ctz(v);
-    return first + ((size_t)slot << (cls + 3u));
+    return bsa__slot_at(first, cls + 3u, slot);
 }
 
-/* Sets a live slot's bit back; a full slab becomes partial. True when that emptied the
- * slab: the caller decides where it goes (bsa__slab_settle_empty). */
-static inline bool bsa__slab_put(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint32_t slot) {
-    _Atomic uintptr_t *word = &h->maps[bsa__slot_word(slot)];
+/* Sets the bits `bits` (n of them) of word `w`, live slots of `h`, back: the counts
+ * follow, and a full slab becomes partial. True when that emptied the slab: the caller
+ * decides where it goes (bsa__slab_settle_empty). A local free gives back one slot, a
+ * drain a word's worth; the full slab moves before the empty test, so a drain that
+ * empties a full slab at once settles it from the partial list, as slot by slot would. */
+static inline bool bsa__slab_put_bits(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint32_t w,
+                                      uintptr_t bits, uint32_t n) {
+    _Atomic uintptr_t *word = &h->maps[w];
     uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
-    atomic_store_explicit(word, v | bsa__slot_bit(slot), memory_order_relaxed);
-    if (bsa__slot_word(slot) < h->hint)
-        h->hint = bsa__slot_word(slot);
-    h->free++;
-    bsa__count_add(&c->_in_use, (size_t)-1);
-    if (h->free == h->count && h->list != BSA__LIST_EMPTY)
-        return true;
+    atomic_store_explicit(word, v | bits, memory_order_relaxed);
+    if (w < h->hint)
+        h->hint = w;
+    h->free += n;
+    bsa__count_add(&c->_in_use, (size_t)0 - n);
     if (h->list == BSA__LIST_FULL)
         bsa__list_move_from(c, h, BSA__LIST_FULL, BSA__LIST_PARTIAL);
-    return false;
+    return h->free == h->count && h->list != BSA__LIST_EMPTY;
+}
+
+/* bsa__slab_put_bits of one slot. */
+static inline bool bsa__slab_put(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint32_t slot) {
+    return bsa__slab_put_bits(c, h, bsa__slot_word(slot), bsa__slot_bit(slot), 1u);
 }
 
 /* Makes live slab `h` of `s` the free hint (bsa_slab_t._hint; retire() in slab.c clears

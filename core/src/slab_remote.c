@@ -75,53 +75,43 @@ bsa_status_t bsa__slab_remote_push(bsa__slab_hdr_t *h, void *ptr) {
     return BSA_OK;
 }
 
-/* What a drain has done so far: slots back in the bitmap, pending bits cleared. */
-typedef struct drained {
-    uint32_t returned;
-    uint32_t cleared;
-} drained_t;
-
-/* Returns the slots `bits` of word `w`, found on h's stack, to its bitmap with one store,
- * then clears their pending bits. Only after the store may those slots be claimed again:
- * a remote free racing with the drain sees either the pending bit or the free bit, never
- * neither. A slot on the stack whose pending bit is not set, or that is free already, was
- * linked there by a write into freed memory: reported and left as it is, so a corrupted
- * link never marks a live object free. False when there was such a slot. */
+/* Returns the slots `bits` of word `w`, found on h's stack, to its bitmap with one store
+ * (bsa__slab_put_bits, settling the slab if that emptied it), then clears their pending
+ * bits and counts them into *cleared. Only after the store may those slots be claimed
+ * again: a remote free racing with the drain sees either the pending bit or the free
+ * bit, never neither. A slot on the stack whose pending bit is not set, or that is free
+ * already, was linked there by a write into freed memory: reported and left as it is,
+ * so a corrupted link never marks a live object free. False when there was such a slot. */
 static bool return_word(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t w, uintptr_t bits,
-                        drained_t *d) {
+                        uint32_t *cleared) {
     if (bits == 0)
         return true;
     _Atomic uintptr_t *pending = bsa__slab_pending_word(h, w);
-    _Atomic uintptr_t *word = &h->maps[w];
     /* Relaxed: only the drain clears the pending bit of a slot on the stack, and the
      * pushers set these before the release CAS that the drain's exchange acquired. */
     uintptr_t claimed = bits & atomic_load_explicit(pending, memory_order_relaxed);
-    uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
-    uintptr_t fresh = claimed & ~v;
+    uintptr_t fresh = claimed & ~atomic_load_explicit(&h->maps[w], memory_order_relaxed);
     for (uintptr_t bad = bits & ~fresh; bad != 0; bad &= bad - 1u)
         bsa__slab_note_bad(s, bsa__slab_slot_addr(h, (w << BSA__WORD_SHIFT) + bsa__ctz(bad)));
-    if (fresh != 0) {
-        atomic_store_explicit(word, v | fresh, memory_order_relaxed);
-        if (w < h->hint)
-            h->hint = w;
-    }
+    if (fresh != 0 &&
+        bsa__slab_put_bits(&s->_cls[h->size_class], h, w, fresh, bsa__popcount(fresh)))
+        (void)bsa__slab_settle_empty(s, h, NULL);
     /* Release: the drain's reads of these objects' links and the bitmap store above
      * happen before a later pusher's acquire fetch_or and its link write. */
     if (claimed != 0)
         atomic_fetch_and_explicit(pending, ~claimed, memory_order_release);
-    d->returned += bsa__popcount(fresh);
-    d->cleared += bsa__popcount(claimed);
+    *cleared += bsa__popcount(claimed);
     return fresh == bits;
 }
 
 /* Owner only. Returns slots of every remotely freed object of `h` to its bitmap, a word
- * at a time (a stack pushed by a consumer freeing in order holds runs of one word), then
- * moves the slab once, as the frees one by one would have moved it: off the full list at
- * the first, settled as empty at the last. A link that names no object of `h`, one seen
- * already, or one return_word refuses ends the walk: it was written into freed memory,
- * and the objects behind it stay pending (reported; lost, never handed out twice). */
+ * at a time (a stack pushed by a consumer freeing in order holds runs of one word): the
+ * slab moves off the full list with the first word and is settled as empty with the
+ * last, as the frees one by one would have moved it. A link that names no object of
+ * `h`, one seen already, or one return_word refuses ends the walk: it was written into
+ * freed memory, and the objects behind it stay pending (reported; lost, never handed out
+ * twice). */
 static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
-    bsa__slab_class_t *c = &s->_cls[h->size_class];
     /* Acquire: pairs with the pushers' release CAS (links and counter visible). Release:
      * our read of ready_next (the caller's) happens before the next push that finds the
      * stack empty and links the slab onto the ready stack again. */
@@ -131,9 +121,7 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
     uintptr_t first = (uintptr_t)h + h->first_offset;
     unsigned shift = h->size_class + 3u;
     uint32_t count = h->count;
-    drained_t d; /* field by field: an initialiser may become a memset call */
-    d.returned = d.cleared = 0;
-    uint32_t word = 0, taken = 0;
+    uint32_t word = 0, taken = 0, cleared = 0;
     uintptr_t bits = 0; /* slots of `word` found on the stack, not yet returned */
     while (top != 0 && taken < count) {
         long slot = bsa__slot_index(first, shift, count, (void *)top);
@@ -141,7 +129,7 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
             break;
         uintptr_t bit = bsa__slot_bit((uint32_t)slot);
         if (bsa__slot_word((uint32_t)slot) != word) {
-            bool clean = return_word(s, h, word, bits, &d);
+            bool clean = return_word(s, h, word, bits, &cleared);
             word = bsa__slot_word((uint32_t)slot);
             bits = 0;
             if (!clean)
@@ -153,20 +141,12 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
         taken++;
         top = *(uintptr_t *)top; /* the link, read before its slot can be pushed again */
     }
-    return_word(s, h, word, bits, &d);
+    return_word(s, h, word, bits, &cleared);
     if (top != 0)
         bsa__slab_note_bad(s, (void *)top); /* a corrupted link: the walk stopped there */
     /* Relaxed: a statistic, like the pushers' increments. */
-    atomic_fetch_sub_explicit(&s->_remote_pending[h->size_class], d.cleared,
+    atomic_fetch_sub_explicit(&s->_remote_pending[h->size_class], cleared,
                               memory_order_relaxed);
-    if (d.returned == 0)
-        return;
-    h->free += d.returned;
-    bsa__count_add(&c->_in_use, (size_t)0 - d.returned);
-    if (h->list == BSA__LIST_FULL)
-        bsa__list_move_from(c, h, BSA__LIST_FULL, BSA__LIST_PARTIAL);
-    if (h->free == h->count && h->list != BSA__LIST_EMPTY)
-        (void)bsa__slab_settle_empty(s, h, NULL);
 }
 
 void bsa__slab_drain_class(bsa_slab_t *s, unsigned cls) {
