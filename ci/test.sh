@@ -108,6 +108,8 @@ step "tsan_mutant_check" bash stress/tsan_mutant_check.sh
 # Benchmarks build and run a tiny pass, the report renders, and the instruction counts
 # must stay within +2% of reports/baseline (exact under callgrind). Wall time never fails.
 step "perf_smoke_icount_gate" ./perf.sh --smoke
+# The A/B tool (bench/ab.sh) builds a revision and compares it with that build.
+step "check_ab" bash ci/check_ab.sh
 # Fuzzing (fuzz/ci.sh, about 5 min): replay, 60 s of libFuzzer (ASan + UBSan) per
 # target, 30 s of AFL++ on the target of the day, the OSS-Fuzz build.sh check, and every
 # mutant of fuzz/mutants/ caught. A crash is minimised into fuzz/regressions/ and fails
