@@ -129,22 +129,28 @@ def summarize(directory):
         results.append({
             "impl": impl, "family": family, "param": param, "threads": threads,
             "ns_per_op": statistics.median(s["ns"]),
+            "ns_per_op_min": min(s["ns"]),
             "ns_per_op_reps": [round(v, 3) for v in s["ns"]],
             "ops_per_sec": statistics.median(s["ips"]),
         })
     ratios = []
-    table = index(results)
+    table, table_min = index(results), index(results, "ns_per_op_min")
     for family, param, threads in sorted({(r["family"], r["param"], r["threads"])
                                           for r in results}, key=lambda k: _order((None,) + k)):
         row = {i: table.get((i, family, param, threads)) for i in IMPLS}
-        peers = {p: row[p] for p in PEERS if row[p] is not None}
         entry = {"family": family, "param": param, "threads": threads}
-        if peers:
+        # Of the medians, and of the minima: each allocator's fastest repetition, its fast
+        # phase on a machine whose processes run in a fast or a slow one (README).
+        for suffix, t in (("", table), ("_min", table_min)):
+            cell = {i: t.get((i, family, param, threads)) for i in IMPLS}
+            peers = {p: cell[p] for p in PEERS if cell[p] is not None}
+            if not peers:
+                continue
             best = min(peers, key=peers.get)
-            entry.update(best_peer=best, best_peer_ns=peers[best])
+            entry.update({"best_peer" + suffix: best, "best_peer_ns" + suffix: peers[best]})
             for b in BSA:
-                if row[b] is not None:
-                    entry[b + "_over_best_peer"] = row[b] / peers[best]
+                if cell[b] is not None:
+                    entry[b + "_over_best_peer" + suffix] = cell[b] / peers[best]
         if row["bsa_sized"]:
             entry["vs_bsa_sized"] = {i: row[i] / row["bsa_sized"] for i in IMPLS if row[i]}
         ratios.append(entry)
@@ -162,9 +168,9 @@ def summarize(directory):
     return {"context": context, "results": results, "ratios": ratios}
 
 
-def index(results):
-    """{(impl, family, param, threads): median ns per op}."""
-    return {(r["impl"], r["family"], r["param"], r["threads"]): r["ns_per_op"] for r in results}
+def index(results, field="ns_per_op"):
+    """{(impl, family, param, threads): median ns per op}, or another field of a result."""
+    return {(r["impl"], r["family"], r["param"], r["threads"]): r[field] for r in results}
 
 
 def index_rate(results):
@@ -229,7 +235,13 @@ def fmt(v, digits=1):
     return "%.*f" % (digits, v)
 
 
-# One row per parameter: each allocator's median (M/s when rate), best peer, bsa ratios.
+# The columns after the allocators' in family_rows.
+RATIO_COLUMNS = ["best peer", "sized/best", "unsized/best", "sized/best, minima",
+                 "unsized/best, minima"]
+
+
+# One row per parameter: each allocator's median (M/s when rate), best peer, bsa ratios
+# of the medians and of the minima.
 def family_rows(summary, family, params, threads=1, rate=False):
     table = index_rate(summary["results"]) if rate else index(summary["results"])
     ratios = {(r["family"], r["param"], r["threads"]): r for r in summary["ratios"]}
@@ -242,6 +254,7 @@ def family_rows(summary, family, params, threads=1, rate=False):
             vals = [v / 1e6 if v else None for v in vals]
         r = ratios.get((family, p, threads), {})
         rows.append([p] + [fmt(v) for v in vals] +
-                    [r.get("best_peer", "-"), fmt(r.get("bsa_sized_over_best_peer"), 2),
-                     fmt(r.get("bsa_unsized_over_best_peer"), 2)])
+                    [r.get("best_peer", "-")] +
+                    [fmt(r.get(b + "_over_best_peer" + suffix), 2)
+                     for suffix in ("", "_min") for b in BSA])
     return rows

@@ -99,7 +99,7 @@ def num(v, digits=1):
 
 # ---- benchmarks ---------------------------------------------------------------------------
 def family_table(rep, summary, family, params, first, rate=False, threads=1):
-    rep.table([first] + bd.IMPLS + ["best peer", "bsa sized / best", "bsa unsized / best"],
+    rep.table([first] + bd.IMPLS + bd.RATIO_COLUMNS,
               bd.family_rows(summary, family, params, threads=threads, rate=rate))
 
 
@@ -108,7 +108,9 @@ def bench_sections(rep, summary, out, icount_base):
     rep.heading("Benchmarks")
     rep.para("Medians of %s repetition(s) (%s mode); every allocator ran in its own process, "
              "interleaved repetition by repetition (bench/run.sh). Ratios divide bsa's time "
-             "by the best peer's: above 1 means bsa is slower. Peers: malloc/free, "
+             "by the best peer's: above 1 means bsa is slower; the minima columns divide bsa's "
+             "fastest repetition by the fastest of any peer (a process runs in a fast or a "
+             "slow phase on this machine, and the minimum is the fast one). Peers: malloc/free, "
              "aligned_alloc for pages. %s." % (ctx.get("reps", "?"), ctx.get("mode", "?"),
                                               ctx.get("bsa_heap", "bsa heap")))
     if ctx.get("mode") == "smoke":

@@ -22,7 +22,7 @@ def print_table(title, rows, header):
 
 
 def print_summary(summary):
-    header = lambda first: [first] + bd.IMPLS + ["best peer", "sized/best", "unsized/best"]
+    header = lambda first: [first] + bd.IMPLS + bd.RATIO_COLUMNS
     for family, title in (("pair", "ns per alloc+free pair, by object size (bytes)"),
                           ("batch", "ns per pair, batch of 256"),
                           ("recycle", "ns per free+alloc, 256 live objects")):
