@@ -67,12 +67,15 @@ def compare(old, new):
     return rows
 
 
-def fmt_ratio(r):
-    return "-" if r is None else "%.3f" % r
+def cells(r):
+    """A row's cells, as ab.md and the printed table show them."""
+    return [r["name"]] + [bd.fmt(r[k], 2) for k in ("old_median", "new_median")] + \
+        [bd.fmt(r["median_ratio"], 3)] + [bd.fmt(r[k], 2) for k in ("old_min", "new_min")] + \
+        [bd.fmt(r["min_ratio"], 3), bd.fmt(r["pvalue"], 3)]
 
 
-def fmt_p(p):
-    return "-" if p is None else "%.3f" % p
+HEADER = ["benchmark (ns/op)", "old median", "new median", "new/old", "old min", "new min",
+          "new/old (min)", "U-test p"]
 
 
 def markdown(rows, sides, runs):
@@ -80,14 +83,9 @@ def markdown(rows, sides, runs):
              "old: %s  " % sides.get("old", "?"), "new: %s" % sides.get("new", "?"), "",
              "%d alternating runs a side (one process each). new/old below 1: new is "
              "faster. The minimum is each side's fast phase." % runs, "",
-             "| benchmark | old median | new median | new/old | old min | new min | "
-             "new/old (min) | U-test p |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| " + " | ".join(HEADER) + " |", "|---" + "|---:" * (len(HEADER) - 1) + "|"]
     for r in rows:
-        lines.append("| %s | %.2f | %.2f | %s | %.2f | %.2f | %s | %s |"
-                     % (r["name"], r["old_median"], r["new_median"],
-                        fmt_ratio(r["median_ratio"]), r["old_min"], r["new_min"],
-                        fmt_ratio(r["min_ratio"]), fmt_p(r["pvalue"])))
+        lines.append("| " + " | ".join(cells(r)) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -123,13 +121,8 @@ def main():
                   indent=1)
     with open(os.path.join(args.dir, "ab.md"), "w") as f:
         f.write(markdown(rows, sides, runs))
-    print("%-48s %9s %9s %7s %9s %9s %7s %7s" % ("benchmark (ns/op)", "old med", "new med",
-                                                 "new/old", "old min", "new min", "(min)",
-                                                 "p"))
-    for r in rows:
-        print("%-48s %9.2f %9.2f %7s %9.2f %9.2f %7s %7s"
-              % (r["name"], r["old_median"], r["new_median"], fmt_ratio(r["median_ratio"]),
-                 r["old_min"], r["new_min"], fmt_ratio(r["min_ratio"]), fmt_p(r["pvalue"])))
+    bd.print_table("A/B, %d runs a side: new against old" % runs,
+                   [cells(r) for r in rows], HEADER)
     print("ab_summary: %d benchmarks, %d runs a side: %s/ab.json, %s/ab.md"
           % (len(rows), runs, args.dir, args.dir))
     for p in problems:

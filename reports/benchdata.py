@@ -137,12 +137,12 @@ def summarize(directory):
     table, table_min = index(results), index(results, "ns_per_op_min")
     for family, param, threads in sorted({(r["family"], r["param"], r["threads"])
                                           for r in results}, key=lambda k: _order((None,) + k)):
-        row = {i: table.get((i, family, param, threads)) for i in IMPLS}
         entry = {"family": family, "param": param, "threads": threads}
         # Of the medians, and of the minima: each allocator's fastest repetition, its fast
         # phase on a machine whose processes run in a fast or a slow one (README).
-        for suffix, t in (("", table), ("_min", table_min)):
-            cell = {i: t.get((i, family, param, threads)) for i in IMPLS}
+        cells = {suffix: {i: t.get((i, family, param, threads)) for i in IMPLS}
+                 for suffix, t in (("", table), ("_min", table_min))}
+        for suffix, cell in cells.items():
             peers = {p: cell[p] for p in PEERS if cell[p] is not None}
             if not peers:
                 continue
@@ -151,6 +151,7 @@ def summarize(directory):
             for b in BSA:
                 if cell[b] is not None:
                     entry[b + "_over_best_peer" + suffix] = cell[b] / peers[best]
+        row = cells[""]
         if row["bsa_sized"]:
             entry["vs_bsa_sized"] = {i: row[i] / row["bsa_sized"] for i in IMPLS if row[i]}
         ratios.append(entry)
@@ -233,6 +234,14 @@ def fmt(v, digits=1):
     if v >= 1000:
         return "%.0f" % v
     return "%.*f" % (digits, v)
+
+
+def print_table(title, rows, header):
+    """Prints rows under a title, each column right-aligned to its widest cell."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    print("\n" + title)
+    for line in [header] + rows:
+        print("  " + "  ".join(str(x).rjust(w) for x, w in zip(line, widths)))
 
 
 # The columns after the allocators' in family_rows.

@@ -14,24 +14,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchdata as bd  # noqa: E402
 
 
-def print_table(title, rows, header):
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    print("\n" + title)
-    for line in [header] + rows:
-        print("  " + "  ".join(str(x).rjust(w) for x, w in zip(line, widths)))
-
-
 def print_summary(summary):
     header = lambda first: [first] + bd.IMPLS + bd.RATIO_COLUMNS
     for family, title in (("pair", "ns per alloc+free pair, by object size (bytes)"),
                           ("batch", "ns per pair, batch of 256"),
                           ("recycle", "ns per free+alloc, 256 live objects")):
-        print_table(title, bd.family_rows(summary, family, bd.SIZES), header("size"))
+        bd.print_table(title, bd.family_rows(summary, family, bd.SIZES), header("size"))
     for family, title in (("pages", "ns per page alloc+free pair, by order"),
                           ("pages_batch", "ns per page pair, batch of 256"),
                           ("pages_aligned", "ns per page pair, alignment 4x the block")):
-        print_table(title, bd.family_rows(summary, family, bd.ORDERS), header("order"))
-    print_table("cross-CPU producer -> consumer, million objects per second (higher is better;"
+        bd.print_table(title, bd.family_rows(summary, family, bd.ORDERS), header("order"))
+    bd.print_table("cross-CPU producer -> consumer, million objects per second (higher is better;"
                 " ratios are of ns per object)",
                 bd.family_rows(summary, "xcpu", bd.SIZES, rate=True), header("size"))
     threads = sorted({r["threads"] for r in summary["results"] if r["family"] == "scale_pair"})
@@ -40,9 +33,9 @@ def print_summary(summary):
         for t in threads:
             for r in bd.family_rows(summary, family, [64, 1024, 0], t, rate=True):
                 rows.append(["%d thr" % t] + r[1:])
-        print_table(family + ": million ops per second, all threads", rows, header("threads"))
+        bd.print_table(family + ": million ops per second, all threads", rows, header("threads"))
     rows = bd.family_rows(summary, "mixed", [1024]) + bd.family_rows(summary, "realloc", [65536])
-    print_table("mixed (ns per op) and realloc chain (ns per realloc)", rows, header("param"))
+    bd.print_table("mixed (ns per op) and realloc chain (ns per realloc)", rows, header("param"))
 
 
 def main():
