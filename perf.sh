@@ -42,13 +42,7 @@ bash ci/install_deps.sh # the benchmark packages and peers are in its list
 
 # ---- build ---------------------------------------------------------------------------------
 step "build ($build, Release, BSA_BUILD_BENCH=ON)"
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-mkdir -p "$build"
-cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DBSA_BUILD_BENCH=ON \
-      -DBSA_BUILD_TESTS=OFF -DBSA_INSTALL=OFF >"$build/configure.log" 2>&1 ||
-  { tail -n 30 "$build/configure.log"; exit 1; }
-cmake --build "$build" -j "$(nproc)"
+bench/build.sh . "$build"
 
 # ---- measure -------------------------------------------------------------------------------
 step "benchmarks ($mode)"

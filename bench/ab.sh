@@ -51,11 +51,8 @@ binary_of() {
     rm -rf "$dir"
     mkdir -p "$dir/src"
     git -C "$root" archive "$sha" | tar -x -C "$dir/src"
-    local generator=()
-    command -v ninja >/dev/null && generator=(-G Ninja)
-    { cmake -S "$dir/src" -B "$dir/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-          -DBSA_BUILD_BENCH=ON -DBSA_BUILD_TESTS=OFF -DBSA_INSTALL=OFF &&
-      cmake --build "$dir/build" --target bsa_bench_bsa -j "$(nproc)"; } >"$dir/build.log" 2>&1 ||
+    # This tree's build script, not the revision's: every side is built the same way.
+    "$root/bench/build.sh" "$dir/src" "$dir/build" bsa_bench_bsa >"$dir/build.log" 2>&1 ||
       { tail -n 30 "$dir/build.log" >&2; echo "ab: build of $spec failed" >&2; return 1; }
   fi
   echo "$dir/build/bench/bsa_bench_bsa"
