@@ -28,10 +28,14 @@ assert os.path.getsize(os.path.join(sys.argv[1], "ab.md")) > 0
 print("check_ab: ab.json ok (%d benchmarks)" % len(names))
 EOF
 
-echo "--- check_ab: a lost run is refused"
+echo "--- check_ab: a lost run is refused, by name (not by any failure, such as a crash)"
 rm "$out/raw/new.run2.json"
-if /usr/bin/python3 "$root/reports/ab_summary.py" --dir "$out" --runs 2 >/dev/null 2>&1; then
-  echo "check_ab: ab_summary accepted a side with a run missing" >&2
+status=0
+/usr/bin/python3 "$root/reports/ab_summary.py" --dir "$out" --runs 2 >/dev/null \
+  2>"$out/refusal.txt" || status=$?
+if [ $status -ne 1 ] || ! grep -q "bsa_sized/pair/8: 1 new runs, expected 2" "$out/refusal.txt"; then
+  cat "$out/refusal.txt" >&2
+  echo "check_ab: ab_summary did not refuse the side with a run missing (exit $status)" >&2
   exit 1
 fi
 echo "check_ab: ok"
