@@ -141,7 +141,7 @@ static void drain_slab(bsa_slab_t *s, bsa__slab_hdr_t *h) {
         taken++;
         top = *(uintptr_t *)top; /* the link, read before its slot can be pushed again */
     }
-    return_word(s, h, word, bits, &cleared);
+    (void)return_word(s, h, word, bits, &cleared); /* the last word: the walk ends anyway */
     if (top != 0)
         bsa__slab_note_bad(s, (void *)top); /* a corrupted link: the walk stopped there */
     /* Relaxed: a statistic, like the pushers' increments. */
