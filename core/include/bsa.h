@@ -252,6 +252,11 @@ typedef struct bsa_config {
 
 struct bsa__cpu;
 
+/* Field order is for the cache: what every call reads (the head, _ops, _cpus, the
+ * buddy's page size) comes first and is written only by init; what CPUs write (the
+ * buddy's counters, the buddy lock, _bad_frees) comes last, more than a cache line
+ * after it, so that one CPU's buddy work does not take the line the others read on every
+ * call (bsa_buddy_t keeps its counters last for the same reason). */
 typedef struct bsa_allocator {
     uint32_t _magic;
     unsigned _cpu_count;
@@ -259,10 +264,10 @@ typedef struct bsa_allocator {
     unsigned _cached_orders;          /* page orders below it use the page cache: 0, or
                                        * BSA_PAGE_CACHE_MAX_ORDER + 1 when exclusive   */
     bsa_ops_t _ops;
-    BSA__ATOMIC(int) _buddy_lock;
-    bsa_buddy_t _buddy;
     struct bsa__cpu *_cpus;           /* carved from the first region                */
     size_t _initial_free_pages;
+    bsa_buddy_t _buddy;
+    BSA__ATOMIC(int) _buddy_lock;
     BSA__ATOMIC(size_t) _bad_frees;   /* refused by allocator-level checks           */
 } bsa_allocator_t;
 

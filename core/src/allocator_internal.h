@@ -11,6 +11,12 @@
 #include "page_cache.h"
 #include "slab_fast.h"
 
+/* bsa_allocator_t's order (bsa.h): the fields every call reads a line before the buddy's
+ * counters and lock, which the CPU doing buddy work writes. */
+_Static_assert(BSA__LINE_APART(bsa_allocator_t, _cpus, _buddy._free_pages) &&
+                   BSA__LINE_APART(bsa_allocator_t, _buddy._page_size, _buddy._free_pages),
+               "bsa_allocator_t: the read fields a line before the written ones");
+
 static inline uintptr_t bsa__lock(const bsa_ops_t *ops, _Atomic int *lock) {
     uintptr_t state = ops->crit_enter ? ops->crit_enter(ops->ctx) : 0;
     /* Acquire: everything the previous holder wrote before its release is visible. */

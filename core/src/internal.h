@@ -137,14 +137,23 @@ typedef struct bsa__section {
     uintptr_t span;                     /* their bytes (pages << page_shift): the lookup's
                                          * bound, one load instead of a shift           */
     size_t lowmem_pages;                /* pages [0, lowmem_pages) end below 4 GiB phys  */
-    size_t free_pages;
-    uint32_t free_mask;                 /* bit k: free_head[k] is not empty              */
-    uint32_t free_head[BSA_MAX_ORDER + 1];
     unsigned levels;                    /* skip-list height of this node                 */
     struct bsa__section *next_registered;
     _Atomic(struct bsa__section *) skip_next[BSA__SKIP_LEVELS];
+    /* Written by every buddy call on the section: more than a cache line after base and
+     * span, which every CPU reads on its page calls and frees (the skip links between). */
+    size_t free_pages;
+    uint32_t free_mask;                 /* bit k: free_head[k] is not empty              */
+    uint32_t free_head[BSA_MAX_ORDER + 1];
     bsa__page_t rec[];                  /* one per managed page                          */
 } bsa__section_t;
+
+/* Fields read on every call and fields CPUs write, kept a cache line apart (the comments
+ * on bsa_allocator_t and bsa__section_t): a field added in between must not undo it. */
+#define BSA__LINE_APART(T, read, written)                                               \
+    (offsetof(T, written) >= offsetof(T, read) + sizeof(((T *)0)->read) + 64u)
+_Static_assert(BSA__LINE_APART(bsa__section_t, span, free_pages),
+               "bsa__section_t: base and span a line before the free lists");
 
 static inline uintptr_t bsa__page_addr(const bsa_buddy_t *b, const bsa__section_t *s,
                                        size_t idx) {
