@@ -231,9 +231,12 @@ BSA_API bsa_status_t bsa_slab_check(const bsa_slab_t *s);
  * The cache moves blocks to and from the buddy in batches, one buddy lock hold each:
  *   - refill: a request that finds its order's stack empty takes its block from the
  *     buddy and DEPTH - 1 more of the order (page-aligned, fewer if the buddy runs out)
- *     for the stack; not when the buddy could meet it only after the give-back below;
+ *     for the stack; not when the buddy could meet it only after the give-back below.
+ *     The DEPTH blocks are one aligned run carved from one free block when the buddy has
+ *     one that large (smaller free blocks are then left to other requests);
  *   - spill: bsa_free_pages (or bsa_free of a large object) pushes the block; when the
- *     stack is full, the block and the whole stack go back to the buddy.
+ *     stack is full, the whole stack goes back to the buddy first (as one block when it is
+ *     one such run).
  * A request the buddy cannot meet first gives the calling CPU's whole cache back and
  * tries again; bsa_reclaim gives it back too. Other CPUs' caches are theirs: call
  * bsa_reclaim on an idle CPU to return its pages. At most DEPTH * (2^(MAX_ORDER+1) - 1)

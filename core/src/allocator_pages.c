@@ -44,31 +44,43 @@ bsa_status_t bsa__alloc_block_general(bsa_allocator_t *a, bsa__cpu_t *cpu, unsig
     return bsa__alloc_block_missed(a, cpu, order, align, kind, out);
 }
 
-/* Only in exclusive mode (the page cache's). No refill after a give-back: pages are
- * short then, and the cache would take back what it just returned. */
-bsa_status_t bsa__alloc_block_missed(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
-                                     size_t align, unsigned kind, void **out) {
-    bool refill = bsa__page_cache_count(&cpu->pages, order) == 0; /* else: align missed */
-    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+/* bsa__alloc_block_missed under the buddy lock. `refill`: the stack of the order is empty.
+ * A page-aligned request and its refill come as one run when the buddy has one; no
+ * refill after a give-back: pages are short then, and the cache would take back what it
+ * just returned. */
+static bsa_status_t alloc_missed_locked(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
+                                        size_t align, unsigned kind, bool refill, void **out) {
+    if (refill && align == a->_buddy._page_size &&
+        bsa__page_cache_refill_run(&a->_buddy, &cpu->pages, order, kind, out))
+        return BSA_OK;
     bsa_status_t st = bsa__buddy_alloc(&a->_buddy, order, align, false, kind, out);
     if (st == BSA_OK && refill)
         bsa__page_cache_refill(&a->_buddy, &cpu->pages, order);
     else if (st == BSA_E_NOMEM)
         st = bsa__alloc_after_give_back(a, cpu, order, align, false, kind, out);
+    return st;
+}
+
+/* Only in exclusive mode (the page cache's). */
+bsa_status_t bsa__alloc_block_missed(bsa_allocator_t *a, bsa__cpu_t *cpu, unsigned order,
+                                     size_t align, unsigned kind, void **out) {
+    bool refill = bsa__page_cache_count(&cpu->pages, order) == 0; /* else: align missed */
+    uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
+    bsa_status_t st = alloc_missed_locked(a, cpu, order, align, kind, refill, out);
     bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
     return st;
 }
 
-/* A claimed block whose stack is full: it and the whole stack go back to the buddy in one
- * lock hold (a spill, page_cache.h). Its stack's blocks are mostly in its section. */
+/* A claimed block whose stack is full: the whole stack goes back to the buddy in one lock
+ * hold (a spill, page_cache.h), and the block starts the stack again. Its stack's blocks
+ * are mostly in its section. */
 BSA__NOINLINE static bsa_status_t cache_spill(bsa_allocator_t *a, bsa__cpu_t *cpu,
                                               bsa__section_t *s, uintptr_t addr,
                                               unsigned order) {
     uintptr_t state = bsa__lock(bsa__ops(a), bsa__buddy_lock(a));
-    bsa_status_t st = bsa__buddy_free_in(&a->_buddy, s, (void *)addr, BSA__KIND_CACHED, order);
-    if (bsa__page_cache_spill(&a->_buddy, &cpu->pages, order, s) != BSA_OK)
-        st = BSA_E_CORRUPT;
+    bsa_status_t st = bsa__page_cache_spill(&a->_buddy, &cpu->pages, order, s);
     bsa__unlock(bsa__ops(a), bsa__buddy_lock(a), state);
+    (void)bsa__page_cache_put(&cpu->pages, order, addr); /* the stack is empty now */
     return st;
 }
 

@@ -27,8 +27,10 @@
 #define BSA__LIKELY(x) __builtin_expect(!!(x), 1)
 #define BSA__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define BSA__NOINLINE __attribute__((noinline)) /* keeps slow paths out of fast ones */
+#define BSA__ALWAYS_INLINE inline __attribute__((always_inline)) /* where a call costs */
 #else
 #define BSA__NOINLINE
+#define BSA__ALWAYS_INLINE inline
 #define BSA__HIDDEN
 #define BSA__LIKELY(x) (x)
 #define BSA__UNLIKELY(x) (x)
@@ -207,6 +209,15 @@ typedef struct bsa__block {
 
 BSA__HIDDEN bsa_status_t bsa__buddy_alloc(bsa_buddy_t *b, unsigned order, size_t align,
                                           bool lowmem, unsigned kind, void **out);
+/* 2^shift page-aligned blocks of order k, one run of order k + shift: carved from the
+ * smallest free block that holds one in the section bsa__buddy_alloc would serve order k
+ * from (the first with a free block of order k or more). out[i]: the run's i-th block by
+ * address, out[0] of `kind`, the others of `rest`, each with its own record as k-order
+ * calls would leave it. Smaller free blocks there are left for other requests. False,
+ * with nothing taken, when that section has no block of order k + shift or more. Saves
+ * the halves that calls one at a time push and take back. */
+BSA__HIDDEN bool bsa__buddy_alloc_run(bsa_buddy_t *b, unsigned k, unsigned shift,
+                                      unsigned kind, unsigned rest, uintptr_t *out);
 /* Frees the block that starts at `addr` if it is live, of `kind` and of `order`. */
 BSA__HIDDEN bsa_status_t bsa__buddy_free(bsa_buddy_t *b, void *addr, unsigned kind,
                                          unsigned order);

@@ -19,8 +19,67 @@ void bsa__page_cache_refill(bsa_buddy_t *b, bsa__page_cache_t *c, unsigned order
     bsa__page_cache_set_count(c, order, n);
 }
 
+bool bsa__page_cache_refill_run(bsa_buddy_t *b, bsa__page_cache_t *c, unsigned order,
+                                unsigned kind, void **out) {
+    uintptr_t run[BSA_PAGE_CACHE_DEPTH];
+    if (!bsa__buddy_alloc_run(b, order, BSA__PAGE_CACHE_RUN_SHIFT, kind, BSA__KIND_CACHED, run))
+        return false;
+    *out = (void *)run[0];
+    for (uint32_t n = 1; n < BSA_PAGE_CACHE_DEPTH; n++)
+        c->block[order][n - 1u] = run[n];
+    bsa__page_cache_set_count(c, order, BSA_PAGE_CACHE_DEPTH - 1u);
+    return true;
+}
+
+/* Whether the stack of `order` is full and its blocks tile one buddy run of order + RUN_SHIFT
+ * in `s` (may be NULL): the lowest block (into *lo) is aligned to the run and no block
+ * lies past its end. Enough, as the stack's blocks are distinct and each is aligned to its
+ * own size. A refill's run comes back so when its blocks are freed in any order between two
+ * spills. */
+static bool stack_is_run(const bsa_buddy_t *b, const bsa__page_cache_t *c, unsigned order,
+                         const bsa__section_t *s, uintptr_t *lo) {
+    if (s == NULL || bsa__page_cache_count(c, order) != BSA_PAGE_CACHE_DEPTH)
+        return false;
+    uintptr_t run_bytes = (uintptr_t)b->_page_size << (order + BSA__PAGE_CACHE_RUN_SHIFT);
+    *lo = UINTPTR_MAX;
+    for (uint32_t i = 0; i < BSA_PAGE_CACHE_DEPTH; i++) {
+        if (!bsa__section_holds(s, c->block[order][i]))
+            return false;
+        if (c->block[order][i] < *lo)
+            *lo = c->block[order][i];
+    }
+    if (((*lo - s->base) & (run_bytes - 1u)) != 0)
+        return false;
+    for (uint32_t i = 0; i < BSA_PAGE_CACHE_DEPTH; i++)
+        if (c->block[order][i] - *lo >= run_bytes)
+            return false;
+    return true;
+}
+
+/* The stack of `order`, one run at `lo` in `s` (stack_is_run), back to the buddy as one
+ * block: the blocks' records become the run's (the lowest's says CACHED of the run's
+ * order, the others none), then one buddy free, instead of DEPTH frees that merge the run
+ * back half by half. Every block is claimed (CACHED), so no other CPU writes these records. */
+static bsa_status_t spill_run(bsa_buddy_t *b, bsa__page_cache_t *c, unsigned order,
+                              bsa__section_t *s, uintptr_t lo) {
+    for (uint32_t i = 0; i < BSA_PAGE_CACHE_DEPTH; i++)
+        if (c->block[order][i] != lo)
+            bsa__rec_set(s, (size_t)((c->block[order][i] - s->base) >> b->_page_shift),
+                         BSA__KIND_NONE, 0);
+    bsa__rec_set(s, (size_t)((lo - s->base) >> b->_page_shift), BSA__KIND_CACHED,
+                 order + BSA__PAGE_CACHE_RUN_SHIFT);
+    bsa__page_cache_set_count(c, order, 0);
+    return bsa__buddy_free_in(b, s, (void *)lo, BSA__KIND_CACHED,
+                              order + BSA__PAGE_CACHE_RUN_SHIFT) == BSA_OK
+               ? BSA_OK
+               : BSA_E_CORRUPT;
+}
+
 bsa_status_t bsa__page_cache_spill(bsa_buddy_t *b, bsa__page_cache_t *c, unsigned order,
                                    bsa__section_t *s) {
+    uintptr_t lo;
+    if (stack_is_run(b, c, order, s, &lo))
+        return spill_run(b, c, order, s, lo);
     bsa_status_t st = BSA_OK;
     for (uint32_t n = bsa__page_cache_count(c, order); n != 0; n--) {
         void *block = (void *)c->block[order][n - 1u];

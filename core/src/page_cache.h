@@ -13,12 +13,17 @@
  *   CACHED -> FREE   when the cache gives the block back: a buddy free of kind CACHED
  *                    under the buddy lock.
  * Once a free has claimed a block it is the freeing CPU's alone, so a free that finds its
- * stack full hands the claimed block to the buddy, with the whole stack (a spill).
+ * stack full hands the whole stack to the buddy (a spill) and starts it again with the
+ * claimed block.
  * Batches: a page call that misses an empty stack refills it from the buddy in the same
  * lock hold (unless the buddy could meet it only with the cache given back), and a spill
  * empties it, so a run of allocations or of frees takes the buddy
  * lock once per few blocks; refill stops one short of full, so no single call sequence
  * alternates between the two.
+ * Runs: the request and its refill are DEPTH blocks, which the buddy carves as one run
+ * of order + BSA__PAGE_CACHE_RUN_SHIFT when it has a free block that large; a spill whose
+ * stack is one such run (its blocks freed in any order since the last spill) gives it back
+ * as one block. The buddy then neither splits the run into halves nor merges them back.
  */
 #ifndef BSA_PAGE_CACHE_H
 #define BSA_PAGE_CACHE_H
@@ -93,15 +98,29 @@ static inline size_t bsa__page_cache_pages(const bsa__page_cache_t *c) {
     return pages;
 }
 
+/* A refill's blocks and the request's make 2^BSA__PAGE_CACHE_RUN_SHIFT: one buddy run. */
+#define BSA__PAGE_CACHE_RUN_SHIFT 2u
+_Static_assert((1u << BSA__PAGE_CACHE_RUN_SHIFT) == BSA_PAGE_CACHE_DEPTH,
+               "a refill and its request are one run of BSA__PAGE_CACHE_RUN_SHIFT");
+
 /* page_cache.c */
 BSA__HIDDEN void bsa__page_cache_init(bsa__page_cache_t *c);
+/* A page-aligned request of `order` whose stack is empty, and its refill, as one buddy
+ * run (bsa__buddy_alloc_run), which the buddy, caller-locked, carves in one go: the run's
+ * first block into *out as `kind`, the other DEPTH - 1 onto the stack in address order
+ * (the newest last), as the request and bsa__page_cache_refill would have stacked them
+ * from the same free block. False: no free block holds a run, nothing is taken, and the
+ * caller takes those two steps. */
+BSA__HIDDEN bool bsa__page_cache_refill_run(bsa_buddy_t *b, bsa__page_cache_t *c,
+                                            unsigned order, unsigned kind, void **out);
 /* The stack of `order`, empty, filled with up to BSA_PAGE_CACHE_DEPTH - 1 blocks from the
  * buddy, which the caller has locked (fewer if the buddy runs out). One short of full, so
  * that a free right after it is not a spill. */
 BSA__HIDDEN void bsa__page_cache_refill(bsa_buddy_t *b, bsa__page_cache_t *c, unsigned order);
 /* Every block of the stack of `order` back to the buddy, which the caller has locked; `s`
- * (may be NULL): a section most of them are in, which spares their section lookups.
- * BSA_E_CORRUPT if the buddy refuses one (cannot happen on a consistent instance). */
+ * (may be NULL): a section most of them are in, which spares their section lookups, and
+ * where a full stack that is one run goes back as one block. BSA_E_CORRUPT if the buddy
+ * refuses one (cannot happen on a consistent instance). */
 BSA__HIDDEN bsa_status_t bsa__page_cache_spill(bsa_buddy_t *b, bsa__page_cache_t *c,
                                                unsigned order, bsa__section_t *s);
 /* Every cached block back to the buddy, which the caller has locked. BSA_E_CORRUPT if

@@ -7,8 +7,11 @@
  *     when the stack holds blocks that miss the request's alignment, or when the buddy
  *     could meet the request only after the CPU's cache went back;
  *   - newest first;
- *   - spill: a free that finds the stack full gives the block and the whole stack back;
- *     a stack holding a block of another section spills too;
+ *   - spill: a free that finds the stack full gives the whole stack back and starts it
+ *     again with the freed block; a stack holding a block of another section spills too;
+ *   - runs: a refill and its request are one aligned run of DEPTH blocks, carved from a
+ *     larger free block even where smaller ones are free; a stack that is one run goes
+ *     back as one block, after which each of its blocks is refused as a double free;
  *   - large objects share the stacks; bsa_reclaim empties them.
  * bsa_check after every step.
  */
@@ -96,13 +99,13 @@ static void test_batches(unsigned k, bool large) {
     CHECK(p == blk[DEPTH + 2] && q == blk[DEPTH + 1]);
     PAGES_ARE(A, f0 - 2 * DEPTH * n, (DEPTH - 3) * n);
 
-    /* Frees fill the stack; the one after it is full spills it with the freed block. */
+    /* Frees fill the stack; the one after it is full spills it and starts it again. */
     unsigned freed = 0;
     for (unsigned cached = DEPTH - 3; cached < DEPTH; cached++)
         GIVE(blk[freed++]);
     PAGES_ARE(A, f0 - 2 * DEPTH * n, DEPTH * n);
     GIVE(blk[freed++]);
-    PAGES_ARE(A, f0 - (2 * DEPTH - DEPTH - 1) * n, 0);
+    PAGES_ARE(A, f0 - DEPTH * n, n);
     CHECK_STATUS(large ? bsa_free(A, blk[0]) : bsa_free_pages(A, blk[0], n), BSA_E_BAD_FREE);
 
     /* The rest: DEPTH + 3 taken in all, minus DEPTH + 1 freed, plus the two taken back. */
@@ -112,6 +115,59 @@ static void test_batches(unsigned k, bool large) {
     GIVE(q);
 #undef TAKE
 #undef GIVE
+    close_instance(&t);
+}
+
+/* Whether blk[0..DEPTH) are the blocks of 2^k pages of one aligned run of DEPTH of them
+ * in the first section, in the order a refill hands them out: the request's the run's
+ * first, then the stack's from the newest (the run's last) down. */
+static bool refill_order_run(bsa_allocator_t *A, void *const *blk, size_t n) {
+    bsa_section_info_t sec;
+    CHECK_STATUS(bsa_section(A, 0, &sec), BSA_OK);
+    uintptr_t first = (uintptr_t)blk[0], block_bytes = n * PS;
+    if ((first - (uintptr_t)sec.start) % (DEPTH * block_bytes) != 0)
+        return false;
+    for (unsigned i = 1; i < DEPTH; i++)
+        if ((uintptr_t)blk[i] != first + (DEPTH - i) * block_bytes)
+            return false;
+    return true;
+}
+
+/* Runs of order k + log2(DEPTH). A refill's run is carved from a larger free block
+ * although a free block of order k (a fragment) is there: the fragment stays free, where
+ * one block at a time would have taken it first. Freed in any order, a run's blocks make
+ * a full stack that goes back as one block on the next free: the pages add up, every
+ * record checks out (bsa_check in every PAGES_ARE), and each block of the run is then
+ * refused as a double free. */
+static void test_runs(unsigned k) {
+    const size_t n = (size_t)1 << k;
+    instance_t t;
+    open_instance(&t, (size_t)4 << 20);
+    bsa_allocator_t *A = &t.a;
+    const size_t f0 = t.f0;
+    void *a[DEPTH], *b[DEPTH];
+    for (unsigned i = 0; i < DEPTH; i++) /* a refill, then hits */
+        CHECK_STATUS(bsa_alloc_pages(A, n, 0, &a[i]), BSA_OK);
+    CHECK(refill_order_run(A, a, n));
+    /* The run's first block back to the buddy: a fragment, its buddy (a[DEPTH - 1]) live. */
+    CHECK_STATUS(bsa_free_pages(A, a[0], n), BSA_OK);
+    CHECK_STATUS(bsa_reclaim(A), BSA_OK);
+    PAGES_ARE(A, f0 - (DEPTH - 1) * n, 0);
+    for (unsigned i = 0; i < DEPTH; i++)
+        CHECK_STATUS(bsa_alloc_pages(A, n, 0, &b[i]), BSA_OK);
+    CHECK(refill_order_run(A, b, n) && b[0] != a[0]);
+    PAGES_ARE(A, f0 - (2 * DEPTH - 1) * n, 0);
+    static const unsigned free_order[DEPTH] = {1, 0, 2, 3};
+    for (unsigned i = 0; i < DEPTH; i++)
+        CHECK_STATUS(bsa_free_pages(A, b[free_order[i]], n), BSA_OK);
+    PAGES_ARE(A, f0 - (2 * DEPTH - 1) * n, DEPTH * n);
+    CHECK_STATUS(bsa_free_pages(A, a[1], n), BSA_OK); /* spills run b, stacks a[1] */
+    PAGES_ARE(A, f0 - (DEPTH - 1) * n, n);
+    for (unsigned i = 0; i < DEPTH; i++)
+        CHECK_STATUS(bsa_free_pages(A, b[i], n), BSA_E_BAD_FREE);
+    PAGES_ARE(A, f0 - (DEPTH - 1) * n, n);
+    CHECK_STATUS(bsa_free_pages(A, a[2], n), BSA_OK);
+    CHECK_STATUS(bsa_free_pages(A, a[3], n), BSA_OK);
     close_instance(&t);
 }
 
@@ -138,7 +194,7 @@ static void test_no_refill_unless_empty(void) {
     CHECK_STATUS(bsa_free_pages(A, aligned, 1), BSA_OK);
     CHECK_STATUS(bsa_free_pages(A, even, 1), BSA_OK);
     CHECK_STATUS(bsa_free_pages(A, first, 1), BSA_OK); /* the stack was full: a spill */
-    PAGES_ARE(A, f0, 0);
+    PAGES_ARE(A, f0 - 1, 1);
     close_instance(&t);
 }
 
@@ -238,8 +294,8 @@ static void test_spill_two_sections(void) {
     for (size_t i = 0; i < DEPTH - 1; i++) /* pages of the first region */
         CHECK_STATUS(bsa_free_pages(A, page[i], 1), BSA_OK);
     PAGES_ARE(A, f0 - held, DEPTH);
-    CHECK_STATUS(bsa_free_pages(A, page[DEPTH - 1], 1), BSA_OK); /* spills all */
-    PAGES_ARE(A, f0 - held + DEPTH + 1, 0);
+    CHECK_STATUS(bsa_free_pages(A, page[DEPTH - 1], 1), BSA_OK); /* spills the stack */
+    PAGES_ARE(A, f0 - held + DEPTH, 1);
     for (size_t i = DEPTH; i < n - 1; i++)
         CHECK_STATUS(bsa_free_pages(A, page[i], 1), BSA_OK);
     close_instance(&t);
@@ -250,6 +306,7 @@ int main(void) {
     for (unsigned k = 0; k <= BSA_PAGE_CACHE_MAX_ORDER; k++) {
         test_batches(k, false);
         test_batches(k, true);
+        test_runs(k);
     }
     test_no_refill_unless_empty();
     test_refill_runs_short();

@@ -4,7 +4,7 @@
  * that bsa_free_pages or a large bsa_free put there, or a refill took from the free
  * pages. A cached block is taken, not free (M_CACHED), and has no kind; a page or large
  * allocation on the same CPU gets the newest one back when it meets the alignment. A
- * free that finds its stack full frees the block and the whole stack (a spill).
+ * free that finds its stack full frees the whole stack (a spill), then pushes the block.
  */
 #include "model.h"
 
@@ -32,12 +32,12 @@ static bool spill(model_t *m, unsigned cpu, unsigned k) {
 
 void m_cache_free(model_t *m, unsigned cpu, int block) {
     unsigned k = m->pages.block[block].order;
+    uintptr_t addr = m->pages.block[block].addr;
     if (m->pages.cached[cpu][k] == BSA_PAGE_CACHE_DEPTH) {
-        m_pages_release(m, block);
         spill(m, cpu, k);
-        return;
+        block = m_pages_block_at(m, addr); /* releases move the block table's entries */
     }
-    m->pages.cache[cpu][k][m->pages.cached[cpu][k]++] = m->pages.block[block].addr;
+    m->pages.cache[cpu][k][m->pages.cached[cpu][k]++] = addr;
     m_pages_set_kind(m, block, M_CACHED);
 }
 
