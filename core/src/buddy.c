@@ -92,8 +92,8 @@ static bool find_run(const bsa_buddy_t *b, const bsa__section_t *s, unsigned k, 
 /* Takes the run out of its free block; the halves that are not on the way go back.
  * Inlined into both callers: as a call it cost bsa__buddy_alloc 23-27 instructions per
  * allocation (saved registers). */
-static BSA__ALWAYS_INLINE void carve(bsa_buddy_t *b, bsa__section_t *s, const candidate_t *c, unsigned k,
-                  unsigned kind) {
+static BSA__ALWAYS_INLINE void carve(bsa_buddy_t *b, bsa__section_t *s, const candidate_t *c,
+                                     unsigned k, unsigned kind) {
     size_t h = c->head;
     unsigned j = c->order;
     freelist_remove(b, s, h, j);

@@ -31,11 +31,11 @@ bool bsa__page_cache_refill_run(bsa_buddy_t *b, bsa__page_cache_t *c, unsigned o
     return true;
 }
 
-/* Whether the stack of `order` is full and its blocks tile one buddy run of order + RUN_SHIFT
- * in `s` (may be NULL): the lowest block (into *lo) is aligned to the run and no block
- * lies past its end. Enough, as the stack's blocks are distinct and each is aligned to its
- * own size. A refill's run comes back so when its blocks are freed in any order between two
- * spills. */
+/* Whether the stack of `order` is full and its blocks tile one buddy run of order +
+ * BSA__PAGE_CACHE_RUN_SHIFT in `s` (may be NULL): the lowest block (into *lo) is aligned
+ * to the run and no block lies past its end. Enough, as the stack's blocks are distinct
+ * and each is aligned to its own size. A refill's run comes back so when its blocks are
+ * freed, in any order, between two spills. */
 static bool stack_is_run(const bsa_buddy_t *b, const bsa__page_cache_t *c, unsigned order,
                          const bsa__section_t *s, uintptr_t *lo) {
     if (s == NULL || bsa__page_cache_count(c, order) != BSA_PAGE_CACHE_DEPTH)
