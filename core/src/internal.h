@@ -225,6 +225,15 @@ BSA__HIDDEN bsa_status_t bsa__buddy_free(bsa_buddy_t *b, void *addr, unsigned ki
  * it, e.g. through a CPU's last-section hint, and spares the skip-list walk). */
 BSA__HIDDEN bsa_status_t bsa__buddy_free_in(bsa_buddy_t *b, bsa__section_t *s, void *addr,
                                             unsigned kind, unsigned order);
+/* bsa__buddy_alloc_run's inverse: the 2^shift blocks of order k that tile the run of
+ * order k + shift at `addr` in `s` go back as one block. Their records become the run's
+ * (the first's says `kind` of the run's order, the others none), then one free, which
+ * merges on as any free does, instead of 2^shift frees that merge the run back half by
+ * half. The caller vouches that every block of the run is a live block of its own, of
+ * `kind` and order k (a page cache's full stack); only the free's checks follow. */
+BSA__HIDDEN bsa_status_t bsa__buddy_free_run_in(bsa_buddy_t *b, bsa__section_t *s,
+                                                uintptr_t addr, unsigned kind, unsigned k,
+                                                unsigned shift);
 /* The block containing `addr` (free or allocated). Lock-free; false if none. */
 BSA__HIDDEN bool bsa__buddy_find(const bsa_buddy_t *b, uintptr_t addr, bsa__block_t *out);
 /* The same inside a section already known to hold `addr` among its managed pages. */

@@ -56,30 +56,16 @@ static bool stack_is_run(const bsa_buddy_t *b, const bsa__page_cache_t *c, unsig
     return true;
 }
 
-/* The stack of `order`, one run at `lo` in `s` (stack_is_run), back to the buddy as one
- * block: the blocks' records become the run's (the lowest's says CACHED of the run's
- * order, the others none), then one buddy free, instead of DEPTH frees that merge the run
- * back half by half. Every block is claimed (CACHED), so no other CPU writes these records. */
-static bsa_status_t spill_run(bsa_buddy_t *b, bsa__page_cache_t *c, unsigned order,
-                              bsa__section_t *s, uintptr_t lo) {
-    for (uint32_t i = 0; i < BSA_PAGE_CACHE_DEPTH; i++)
-        if (c->block[order][i] != lo)
-            bsa__rec_set(s, (size_t)((c->block[order][i] - s->base) >> b->_page_shift),
-                         BSA__KIND_NONE, 0);
-    bsa__rec_set(s, (size_t)((lo - s->base) >> b->_page_shift), BSA__KIND_CACHED,
-                 order + BSA__PAGE_CACHE_RUN_SHIFT);
-    bsa__page_cache_set_count(c, order, 0);
-    return bsa__buddy_free_in(b, s, (void *)lo, BSA__KIND_CACHED,
-                              order + BSA__PAGE_CACHE_RUN_SHIFT) == BSA_OK
-               ? BSA_OK
-               : BSA_E_CORRUPT;
-}
-
 bsa_status_t bsa__page_cache_spill(bsa_buddy_t *b, bsa__page_cache_t *c, unsigned order,
                                    bsa__section_t *s) {
     uintptr_t lo;
-    if (stack_is_run(b, c, order, s, &lo))
-        return spill_run(b, c, order, s, lo);
+    if (stack_is_run(b, c, order, s, &lo)) { /* the buddy takes it back as one block */
+        bsa__page_cache_set_count(c, order, 0);
+        return bsa__buddy_free_run_in(b, s, lo, BSA__KIND_CACHED, order,
+                                      BSA__PAGE_CACHE_RUN_SHIFT) == BSA_OK
+                   ? BSA_OK
+                   : BSA_E_CORRUPT;
+    }
     bsa_status_t st = BSA_OK;
     for (uint32_t n = bsa__page_cache_count(c, order); n != 0; n--) {
         void *block = (void *)c->block[order][n - 1u];
