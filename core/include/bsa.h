@@ -150,6 +150,10 @@ typedef struct bsa__slab_class {
     BSA__ATOMIC(size_t) _slabs;       /* on all three lists                             */
     BSA__ATOMIC(size_t) _in_use;      /* objects handed out, remote frees not yet drained */
     uint32_t _slab_pages, _first_offset, _count; /* geometry, from bsa__slab_geometry  */
+    /* Slabs on the full list: with _in_use, says in one compare whether every slab with
+     * a free slot is entirely free (bsa__only_empty_room), instead of a walk of the
+     * partial list. 32 bits fill the padding: 2^32 full slabs would be 16 TiB.          */
+    uint32_t _full_slabs;
     /* The slabs whose remote-free stack a push took from empty, for the owner's drain to
      * visit (instead of every slab of the class). Not NULL: frees wait for a drain.
      * Other CPUs write it once per slab and drain, not per free, so it may sit with the

@@ -29,6 +29,7 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
         bsa__slab_class_t *c = &s->_cls[k];
         bsa__slab_geometry(k, page_size, &g);
         c->_partial = c->_full = c->_empty = NULL;
+        c->_full_slabs = 0;
         atomic_init(&c->_slabs, 0);
         atomic_init(&c->_in_use, 0);
         atomic_init(&s->_remote_pending[k], 0);

@@ -99,14 +99,15 @@ bsa_status_t bsa_slab_check(const bsa_slab_t *s) {
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
         const bsa__slab_class_t *c = &s->_cls[k];
         bsa__slab_geo_t g;
-        size_t slabs = 0, used = 0;
+        size_t partial = 0, full = 0, empty = 0, used = 0;
         if (!bsa__slab_geometry(k, s->_page_size, &g) || g.count != c->_count ||
             g.pages != c->_slab_pages || g.first_offset != c->_first_offset ||
             (c->_empty && c->_empty->next) ||
-            !check_list(s, c, k, c->_partial, BSA__LIST_PARTIAL, &slabs, &used) ||
-            !check_list(s, c, k, c->_full, BSA__LIST_FULL, &slabs, &used) ||
-            !check_list(s, c, k, c->_empty, BSA__LIST_EMPTY, &slabs, &used) ||
-            slabs != bsa__count(&c->_slabs) || used != bsa__count(&c->_in_use) ||
+            !check_list(s, c, k, c->_partial, BSA__LIST_PARTIAL, &partial, &used) ||
+            !check_list(s, c, k, c->_full, BSA__LIST_FULL, &full, &used) ||
+            !check_list(s, c, k, c->_empty, BSA__LIST_EMPTY, &empty, &used) ||
+            partial + full + empty != bsa__count(&c->_slabs) || full != c->_full_slabs ||
+            used != bsa__count(&c->_in_use) ||
             !check_ready(s, c, k))
             return BSA_E_CORRUPT;
     }

@@ -18,6 +18,10 @@ static inline bsa__slab_hdr_t **bsa__list_head(bsa__slab_class_t *c, unsigned li
  * head is then found without a branch on h->list); bsa__list_unlink reads it. */
 static inline void bsa__list_unlink_from(bsa__slab_class_t *c, bsa__slab_hdr_t *h,
                                          unsigned list) {
+    /* The full-slab count first, before the links are read: after them, GCC kept one
+     * more register across the local free's fast path (+4 instructions a free). */
+    if (list == BSA__LIST_FULL)
+        c->_full_slabs--;
     bsa__slab_hdr_t *prev = h->prev, *next = h->next; /* read once: the stores may alias */
     if (prev)
         prev->next = next;
@@ -34,6 +38,8 @@ static inline void bsa__list_unlink(bsa__slab_class_t *c, bsa__slab_hdr_t *h) {
 }
 
 static inline void bsa__list_link(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned list) {
+    if (list == BSA__LIST_FULL)
+        c->_full_slabs++;
     bsa__slab_hdr_t **head = bsa__list_head(c, list), *first = *head;
     h->list = (uint16_t)list;
     h->prev = NULL;
@@ -59,13 +65,12 @@ static inline bool bsa__lone_cached(const bsa__slab_class_t *c, const bsa__slab_
 /* Every slab of the class with a free slot is entirely free (the empty list's slab and
  * fully free partial ones): the point where the owner drains its remote frees, before it
  * starts on an empty slab or asks for pages. Counts, not list positions, decide it (the
- * fuzz models test the same counts). Walks only fully free partial slabs, which are few:
- * the first partial slab in use ends it. */
+ * fuzz models test the same counts): the objects handed out are all in full slabs. Not a
+ * walk of the partial list: after a drain it holds every slab the drain emptied. A
+ * producer of 512-byte objects whose consumer frees them on another CPU walked 104 slabs
+ * a call on average (32 of 64 bytes), and spent a third of its time there. */
 static inline bool bsa__only_empty_room(const bsa__slab_class_t *c) {
-    for (const bsa__slab_hdr_t *h = c->_partial; h != NULL; h = h->next)
-        if (h->free != h->count)
-            return false;
-    return true;
+    return bsa__count(&c->_in_use) == (size_t)c->_full_slabs * c->_count;
 }
 
 /* Pushes onto a list; a slab joining the partial list first sends a lone empty partial
