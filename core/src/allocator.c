@@ -105,6 +105,22 @@ bsa_status_t bsa__locked_free_in(bsa_allocator_t *a, bsa__section_t *s, void *ad
     return st;
 }
 
+/* The later pages of the fresh slab at `base`, of 2^order pages, name its head in their
+ * records (bsa__info_slab_tail), so that a free of an object on one of them reads one
+ * more record instead of searching down for the head (bsa__slab_of_page). No lock: the
+ * buddy does not write the records of a block it has handed out until the block comes
+ * back, and they are atomic for the lock-free readers. The buddy leaves them behind when
+ * the block is freed; a reader checks the head they name. */
+static void name_slab_head(bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t base, unsigned order) {
+    bsa__section_t *s;
+    if (order == 0 || !bsa__section_of(a, cpu, base, &s))
+        return;
+    size_t head = (size_t)((base - s->base) >> a->_buddy._page_shift);
+    for (size_t i = 1; i < (size_t)1 << order; i++)
+        atomic_store_explicit(&s->rec[head + i].info, bsa__info_slab_tail(i, order),
+                              memory_order_relaxed);
+}
+
 /* A fresh slab for the class, then the allocation from it. Never two locks: the slab's
  * pages come with the CPU lock dropped. Page-aligned is enough: frees find the slab
  * through its page records, not its alignment (and a section-relative buddy cannot
@@ -112,10 +128,12 @@ bsa_status_t bsa__locked_free_in(bsa_allocator_t *a, bsa__section_t *s, void *ad
 BSA__NOINLINE static bsa_status_t alloc_refill(bsa_allocator_t *a, bsa__cpu_t *cpu,
                                                unsigned cls, void **out) {
     void *base;
-    bsa_status_t st = bsa__locked_alloc(a, bsa__order_of(cpu->slab._cls[cls]._slab_pages),
-                                        a->_buddy._page_size, false, BSA__KIND_SLAB, &base);
+    unsigned order = bsa__order_of(cpu->slab._cls[cls]._slab_pages);
+    bsa_status_t st = bsa__locked_alloc(a, order, a->_buddy._page_size, false, BSA__KIND_SLAB,
+                                        &base);
     if (st != BSA_OK)
         return st;
+    name_slab_head(a, cpu, (uintptr_t)base, order);
     uintptr_t state = bsa__cpu_lock(a, cpu);
     bsa__slab_add(&cpu->slab, cls, base);
     st = bsa__slab_alloc_class(&cpu->slab, cls, out); /* succeeds: a fresh slab is there */

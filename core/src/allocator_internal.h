@@ -155,19 +155,21 @@ static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, ui
 }
 
 /* The checked header of the slab that page `idx` of `s`, whose record says `info`, is
- * part of; NULL if it is in no slab. bsa__find_block's work without a block struct in
- * memory, for the common frees. */
+ * part of; NULL if it is in no slab (or, for a later page, if its record does not name
+ * the head: free_checked's search decides then). bsa__find_block's work without a block
+ * struct in memory, for the common frees. */
 static inline bsa__slab_hdr_t *bsa__slab_of_page(const bsa_allocator_t *a,
                                                  const bsa__cpu_t *cpu, const bsa__section_t *s,
                                                  size_t idx, uint32_t info) {
     if (BSA__UNLIKELY(bsa__info_kind(info) != BSA__KIND_SLAB)) {
-        /* A later page of a multi-page slab has no record: search down, no farther than
-         * the largest slab (class 8's) reaches. */
+        /* A later page of a multi-page slab names its head (bsa__info_slab_tail), which
+         * counts only while that head's record is still the one the hint names: a hint
+         * left from an earlier block then fails, and so does a record without one. */
         if (bsa__info_kind(info) != BSA__KIND_NONE)
             return NULL;
-        idx = bsa__block_head(s, idx, idx & (idx - 1u),
-                              cpu->slab._cls[BSA_SIZE_CLASS_COUNT - 1u]._slab_pages, &info);
-        if (idx == SIZE_MAX || bsa__info_kind(info) != BSA__KIND_SLAB)
+        uint32_t want = bsa__info_slab_tail_head(info);
+        idx -= bsa__info_head_distance(info);
+        if (bsa__rec_info(s, idx) != want)
             return NULL;
     }
     return bsa__slab_header_at(a, cpu, bsa__page_addr(&a->_buddy, s, idx));

@@ -57,14 +57,29 @@ typedef struct slab_census {
     size_t slabs;
 } slab_census_t;
 
+/* Whether every later page of the slab of 2^order pages at `addr` names its head, as
+ * alloc_refill wrote (bsa__info_slab_tail): a wrong hint would only send frees to the
+ * slow path, so nothing but this check would see it. */
+static bool slab_tails_named(const bsa_allocator_t *a, uintptr_t addr, unsigned order) {
+    const bsa__section_t *s = bsa__section_find(&a->_buddy, addr);
+    if (s == NULL)
+        return false;
+    size_t head = (size_t)((addr - s->base) >> a->_buddy._page_shift);
+    for (size_t i = 1; i < (size_t)1 << order; i++)
+        if (bsa__rec_info(s, head + i) != bsa__info_slab_tail(i, order))
+            return false;
+    return true;
+}
+
 /* One SLAB block of the buddy: its header must be a live slab of one of our CPUs, of a
- * class whose geometry has exactly this many pages. */
+ * class whose geometry has exactly this many pages, and its later pages must name it. */
 static bool census_block(void *ctx, uintptr_t addr, unsigned order) {
     slab_census_t *census = ctx;
     const bsa__slab_hdr_t *h = (const bsa__slab_hdr_t *)addr;
     if (h->cookie != bsa__slab_cookie(h) || h->size_class >= BSA_SIZE_CLASS_COUNT ||
         !bsa__owner_valid(census->a, h->owner) ||
-        bsa__order_of(h->owner->_cls[h->size_class]._slab_pages) != order)
+        bsa__order_of(h->owner->_cls[h->size_class]._slab_pages) != order ||
+        !slab_tails_named(census->a, addr, order))
         return false;
     census->slabs++;
     return true;

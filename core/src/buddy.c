@@ -155,11 +155,26 @@ bool bsa__buddy_find(const bsa_buddy_t *b, uintptr_t addr, bsa__block_t *out) {
     return s != NULL && bsa__buddy_find_in(b, s, addr, out);
 }
 
+/* The head page of the block that holds page `idx` of `s`: a block's head is its page
+ * idx with low bits cleared, so the candidates are idx with its lowest set bits cleared
+ * one at a time, and the first with a record of a head decides; *info is that record.
+ * SIZE_MAX: none, or a record whose block does not reach idx (inconsistent records:
+ * refuse rather than guess). Lock-free, as the records it reads are atomic. */
+static size_t block_head(const bsa__section_t *s, size_t idx, uint32_t *info) {
+    for (size_t head = idx;; head &= head - 1u) {
+        *info = bsa__rec_info(s, head);
+        if (bsa__info_kind(*info) != BSA__KIND_NONE)
+            return idx - head < ((size_t)1 << bsa__info_order(*info)) ? head : SIZE_MAX;
+        if (head == 0)
+            return SIZE_MAX;
+    }
+}
+
 bool bsa__buddy_find_in(const bsa_buddy_t *b, bsa__section_t *s, uintptr_t addr,
                         bsa__block_t *out) {
     size_t idx = (size_t)((addr - s->base) >> b->_page_shift);
     uint32_t info;
-    size_t head = bsa__block_head(s, idx, idx, BSA_MAX_COUNT, &info); /* any order */
+    size_t head = block_head(s, idx, &info);
     if (head == SIZE_MAX)
         return false;
     out->sec = s;

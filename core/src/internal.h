@@ -119,7 +119,7 @@ enum bsa__kind {
 
 typedef struct bsa__page {
     uint32_t next, prev;      /* free-list links (page idx), valid when kind == FREE */
-    _Atomic uint32_t info;    /* kind | order << 8                                  */
+    _Atomic uint32_t info;    /* kind | order << 8 (| head distance << 16: a hint) */
 } bsa__page_t;
 
 static inline uint32_t bsa__info(unsigned kind, unsigned order) {
@@ -127,6 +127,20 @@ static inline uint32_t bsa__info(unsigned kind, unsigned order) {
 }
 static inline unsigned bsa__info_kind(uint32_t info) { return info & 0xffu; }
 static inline unsigned bsa__info_order(uint32_t info) { return (info >> 8) & 0xffu; }
+/* A record of kind NONE may name, above the kind, the order of the slab it was a later
+ * page of when the allocator wrote it there, and its distance from that slab's head
+ * (below 2^order), so that a free finds the header without a search. Only a hint: the
+ * buddy never clears it, so it counts only while the head's record still says a slab of
+ * that order (bsa__info_slab_tail_head), which makes this page one of that slab's. A
+ * record without a hint has distance 0: it points at itself, of kind NONE. */
+static inline uint32_t bsa__info_slab_tail(size_t head_distance, unsigned order) {
+    return bsa__info(BSA__KIND_NONE, order) | (uint32_t)head_distance << 16;
+}
+/* The record the head of a slab tail's hint must have. */
+static inline uint32_t bsa__info_slab_tail_head(uint32_t tail) {
+    return (tail & 0xff00u) | BSA__KIND_SLAB;
+}
+static inline size_t bsa__info_head_distance(uint32_t info) { return info >> 16; }
 
 /* ---- sections ---------------------------------------------------------------------
  * Lives at the start of its region. Immutable once published, except the free lists
@@ -166,25 +180,6 @@ static inline uint32_t bsa__rec_info(const bsa__section_t *s, size_t idx) {
 }
 static inline void bsa__rec_set(bsa__section_t *s, size_t idx, unsigned kind, unsigned order) {
     atomic_store_explicit(&s->rec[idx].info, bsa__info(kind, order), memory_order_relaxed);
-}
-
-/* The head page of the block that holds page `idx` of `s`, searched down from candidate
- * `from` (idx itself, or idx & (idx - 1) when idx is known to have no record). A block's
- * head is its page idx with low bits cleared, so the candidates are idx with its lowest
- * set bits cleared one at a time, and the first with a record decides; *info is that
- * record. Candidates stop `span` pages below idx. SIZE_MAX: none, or a record whose block
- * does not reach idx (inconsistent records: refuse rather than guess). Lock-free, as the
- * records it reads are atomic. */
-static inline size_t bsa__block_head(const bsa__section_t *s, size_t idx, size_t from,
-                                     size_t span, uint32_t *info) {
-    for (size_t head = from; idx - head < span; head &= head - 1u) {
-        *info = bsa__rec_info(s, head);
-        if (bsa__info_kind(*info) != BSA__KIND_NONE)
-            return idx - head < ((size_t)1 << bsa__info_order(*info)) ? head : SIZE_MAX;
-        if (head == 0)
-            break;
-    }
-    return SIZE_MAX;
 }
 
 /* section.c: layout, registration, lookup by address */

@@ -180,6 +180,63 @@ static void test_free_hint_retired(void) {
     reclaim_everywhere_exact();
 }
 
+/* ---- a later page of a slab that went back ----------------------------------------- */
+
+/* The later pages of a multi-page slab name its head in their page records (the frees'
+ * way to the header without a search), and the buddy leaves those names behind when the
+ * slab goes back. A free into such a page once it is part of a page block, whose owner
+ * has copied the old slab header into it, must still be refused, by the CPU that owned
+ * the slab and by another (the remote push), and write nothing. Before that, the names
+ * serve the frees of the live slab: every object goes back, one of them remotely. */
+static void test_slab_tail_hint_stale(void) {
+    const unsigned cls = BSA_SIZE_CLASS_COUNT - 1u; /* 2048 bytes: the biggest slab */
+    const size_t pages = bsa_slab_pages_for(cls, PS);
+    const size_t per = bsa_slab_objects_for(cls, PS);
+    const size_t header = bsa_slab_first_offset_for(cls, PS);
+    CHECK(pages > 1 && per <= 64);
+    static void *obj[64];
+    cur_cpu = 0;
+    for (size_t i = 0; i < per; i++)
+        CHECK_STATUS(bsa_alloc(&A, 2048, 0, &obj[i]), BSA_OK);
+    /* CPU 0 held no slab of the class: one fresh slab, filled from slot 0. */
+    unsigned char *slab = (unsigned char *)obj[0] - header;
+    unsigned char *last = obj[per - 1];
+    CHECK((size_t)(last - slab) >= PS); /* on a later page */
+    static unsigned char snapshot[64 * 1024];
+    CHECK(pages * PS <= sizeof snapshot);
+    memcpy(snapshot, slab, header); /* the live header */
+    cur_cpu = 1;
+    CHECK_STATUS(bsa_free(&A, last), BSA_OK); /* a remote free */
+    cur_cpu = 0;
+    for (size_t i = 0; i + 1 < per; i++)
+        CHECK_STATUS(bsa_free_sized(&A, obj[i], 2048, 0), BSA_OK);
+    CHECK_STATUS(bsa_reclaim(&A), BSA_OK); /* drains the remote free: the slab goes back */
+    CHECK_EQ_SZ(stats().classes[cls].slabs, 0);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+
+    /* Take blocks of the slab's size until the slab's pages come back as one. */
+    static void *taken[HEAP_BYTES / PS];
+    size_t n = 0;
+    void *p = NULL;
+    while (p != slab && bsa_alloc_pages(&A, pages, 0, &p) == BSA_OK)
+        taken[n++] = p;
+    CHECK(p == slab);
+    memcpy(slab, snapshot, header); /* the block's owner writes what it likes */
+    memcpy(snapshot, slab, pages * PS);
+    for (cur_cpu = 0; cur_cpu < 2; cur_cpu++) {
+        uint64_t bad = stats().bad_frees;
+        CHECK_STATUS(bsa_free(&A, last), BSA_E_BAD_FREE);
+        CHECK_STATUS(bsa_free_sized(&A, last, 2048, 0), BSA_E_BAD_FREE);
+        CHECK_EQ_INT(stats().bad_frees, bad + 2);
+        CHECK(memcmp(slab, snapshot, pages * PS) == 0); /* untouched */
+    }
+    cur_cpu = 0;
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    while (n > 0)
+        CHECK_STATUS(bsa_free_pages(&A, taken[--n], pages), BSA_OK);
+    reclaim_everywhere_exact();
+}
+
 /* ---- page blocks of two sections; a pointer deep in a free block -------------------- */
 
 /* Exclusive mode's page paths work in the CPU's last section without a lookup and go
@@ -475,7 +532,9 @@ static void run_all(unsigned flags, test_rng_t *rng) {
     free_all_spread(rng);
     test_random_mix(rng);
     CHECK_EQ_INT(stats().bad_frees, 0);
-    test_free_hint_retired(); /* last: its bad free counts */
+    /* Last: their bad frees count. */
+    test_free_hint_retired();
+    test_slab_tail_hint_stale();
     test_region_free(heap, HEAP_BYTES);
 }
 
