@@ -11,6 +11,9 @@
  *   pair_unsized/<size>  bsa_alloc + bsa_free
  *   pages/<order>        bsa_alloc_pages + bsa_free_pages
  *   large/<order>        bsa_alloc + bsa_free of a large object of 2^order pages
+ *   recycle/<size>       one step of the benchmarks' recycle family: of 256 live
+ *                        objects, the one the family's random table names is freed
+ *                        (bsa_free_sized) and allocated again
  *   remote_free/<size>   bsa_free_sized from a thread that does not own the slab
  *   alloc_after_remote/<size>  the owner's allocations right after those remote frees
  *                        (the first one drains them all)
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <valgrind/callgrind.h>
 
+#include "bench_common.h"
 #include "bsa.h"
 #include "bsa_hosted.h"
 
@@ -45,8 +49,6 @@ static void check(bsa_status_t st, const char *what) {
         exit(1);
     }
 }
-
-static inline void escape(void *p) { __asm__ volatile("" : : "r"(p) : "memory"); }
 
 /* A measurement: begin() names it "<kind>/<param>@<ops>" (no "/<param>" when negative)
  * before zeroing the counters, end() dumps them, so only the two client requests and
@@ -77,7 +79,7 @@ static void measure_calibration(void) {
     end();
     begin("calib/loop", -1, PAIRS);
     for (unsigned i = 0; i < PAIRS; i++)
-        escape(&heap);
+        bench_escape(&heap);
     end();
 }
 
@@ -85,7 +87,7 @@ static void measure_calibration(void) {
 static void pairs(size_t size, bool sized, unsigned n) {
     for (unsigned i = 0; i < n; i++) {
         void *p = alloc_obj(size);
-        escape(p);
+        bench_escape(p);
         check(sized ? bsa_free_sized(&heap, p, size, 0) : bsa_free(&heap, p), "bsa_free");
     }
 }
@@ -94,7 +96,7 @@ static void page_pairs(unsigned order, unsigned n) {
     for (unsigned i = 0; i < n; i++) {
         void *p;
         check(bsa_alloc_pages(&heap, (size_t)1 << order, 0, &p), "bsa_alloc_pages");
-        escape(p);
+        bench_escape(p);
         check(bsa_free_pages(&heap, p, (size_t)1 << order), "bsa_free_pages");
     }
 }
@@ -102,7 +104,7 @@ static void page_pairs(unsigned order, unsigned n) {
 static void large_pairs(unsigned order, unsigned n) {
     for (unsigned i = 0; i < n; i++) {
         void *p = alloc_obj((size_t)PAGE << order);
-        escape(p);
+        bench_escape(p);
         check(bsa_free(&heap, p), "bsa_free");
     }
 }
@@ -117,6 +119,33 @@ static void measure_orders(const char *name, void (*pairs_of)(unsigned, unsigned
         begin(name, (long)k, PAIRS);
         pairs_of(k, PAIRS);
         end();
+    }
+}
+
+/* `n` steps of the recycle family from step `first` of its table: the random frees miss
+ * the one-slab free hint, so they measure the lookup path (slab records and header). */
+static void recycle_steps(void **live, size_t size, unsigned first, unsigned n) {
+    for (unsigned i = first; i < first + n; i++) {
+        unsigned s = bench_recycle_slot[i & BENCH_TABLE_MASK];
+        check(bsa_free_sized(&heap, live[s], size, 0), "bsa_free_sized");
+        live[s] = alloc_obj(size);
+        bench_escape(live[s]);
+    }
+}
+
+static void measure_recycle(void) {
+    bench_tables_init();
+    void *live[BENCH_BATCH];
+    for (unsigned c = 0; c < BSA_SIZE_CLASS_COUNT; c++) {
+        size_t size = bsa_size_class_bytes(c);
+        for (unsigned j = 0; j < BENCH_BATCH; j++)
+            live[j] = alloc_obj(size);
+        recycle_steps(live, size, 0, WARMUP);
+        begin("recycle", (long)size, PAIRS);
+        recycle_steps(live, size, WARMUP, PAIRS);
+        end();
+        for (unsigned j = 0; j < BENCH_BATCH; j++)
+            check(bsa_free_sized(&heap, live[j], size, 0), "bsa_free_sized");
     }
 }
 
@@ -233,6 +262,7 @@ int main(void) {
     check(bsa_init(&heap, &cfg, region, ARENA), "bsa_init");
     measure_calibration();
     measure_pairs();
+    measure_recycle();
     measure_remote();
     check(bsa_reclaim(&heap), "bsa_reclaim");
     check(bsa_check(&heap), "bsa_check");
