@@ -256,7 +256,10 @@ int main(void) {
         .page_size = PAGE, .cpu_count = CPUS, .ops = &ops, .flags = BSA_CPU_EXCLUSIVE};
     if (!bsa_hosted_thread_cpu_set_limit(CPUS))
         return 1;
-    void *region = bsa_hosted_map(ARENA);
+    /* Aligned to its size: where the region lies decides the section's layout, and with
+     * it which free blocks an uncached page order (5, 6) splits and merges; at a page
+     * alignment that moved with the binary's own size (pages/5 388 or 623). */
+    void *region = bsa_hosted_map_aligned(ARENA, ARENA);
     if (region == NULL)
         return 1;
     check(bsa_init(&heap, &cfg, region, ARENA), "bsa_init");
