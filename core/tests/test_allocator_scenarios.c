@@ -3,7 +3,9 @@
  * thread with the CPU of each call chosen through ops.cpu_id: a remote free and its
  * drain, filling the heap with 2048-byte objects until NOMEM and giving everything back
  * (locally and spread over 4 CPUs) with exact page accounting after bsa_reclaim, and a
- * random mix of every class on every CPU checked against a tiny model. After each step:
+ * random mix of every class on every CPU checked against a tiny model; frees into pages
+ * of slabs that went back (the free hint's slab, a later page that still names its old
+ * slab's head) must be refused. After each step:
  * bsa_check, and per class slabs / capacity (= slabs * objects per slab) / live /
  * remote_pending as expected. All of it twice: in the default mode and with
  * BSA_CPU_EXCLUSIVE.
