@@ -115,7 +115,7 @@ static void name_slab_head(bsa_allocator_t *a, bsa__cpu_t *cpu, uintptr_t base, 
     bsa__section_t *s;
     if (order == 0 || !bsa__section_of(a, cpu, base, &s))
         return;
-    size_t head = (size_t)((base - s->base) >> a->_buddy._page_shift);
+    size_t head = bsa__page_idx(&a->_buddy, s, base);
     for (size_t i = 1; i < (size_t)1 << order; i++)
         atomic_store_explicit(&s->rec[head + i].info, bsa__info_slab_tail(i, order),
                               memory_order_relaxed);
@@ -240,7 +240,7 @@ static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, v
     bsa__section_t *s = bsa__last_section_holding(cpu, addr);
     if (s == NULL)
         return free_checked(a, cpu, ptr, size_class, -1);
-    size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
+    size_t idx = bsa__page_idx(&a->_buddy, s, addr);
     uint32_t info = bsa__rec_info(s, idx);
     if (size_class < 0 && bsa__info_kind(info) == BSA__KIND_LARGE &&
         bsa__page_addr(&a->_buddy, s, idx) == addr)

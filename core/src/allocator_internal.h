@@ -143,7 +143,7 @@ static inline bool bsa__find_block(const bsa_allocator_t *a, bsa__cpu_t *cpu, ui
         return false;
     /* The page's own record names its block when the page is a head, as every page of
      * a one-page slab is; otherwise search down for the head. */
-    size_t idx = (size_t)((addr - s->base) >> a->_buddy._page_shift);
+    size_t idx = bsa__page_idx(&a->_buddy, s, addr);
     uint32_t info = bsa__rec_info(s, idx);
     if (BSA__UNLIKELY(bsa__info_kind(info) == BSA__KIND_NONE))
         return bsa__buddy_find_in(&a->_buddy, s, addr, blk);
@@ -163,10 +163,9 @@ static inline bsa__slab_hdr_t *bsa__slab_of_page(const bsa_allocator_t *a,
                                                  size_t idx, uint32_t info) {
     if (BSA__UNLIKELY(bsa__info_kind(info) != BSA__KIND_SLAB)) {
         /* A later page of a multi-page slab names its head (bsa__info_slab_tail), which
-         * counts only while that head's record is still the one the hint names: a hint
-         * left from an earlier block then fails, and so does a record without one. */
-        if (bsa__info_kind(info) != BSA__KIND_NONE)
-            return NULL;
+         * counts only while that head's record is still the one the name asks for: a name
+         * left from an earlier block then fails. Any other record has distance 0 and names
+         * its own page, whose record (not of a slab head) fails the compare too. */
         uint32_t want = bsa__info_slab_tail_head(info);
         idx -= bsa__info_head_distance(info);
         if (bsa__rec_info(s, idx) != want)

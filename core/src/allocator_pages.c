@@ -90,8 +90,7 @@ static inline bsa_status_t cache_free_in(bsa_allocator_t *a, bsa__cpu_t *cpu,
                                          bsa__section_t *s, uintptr_t addr, unsigned order,
                                          unsigned kind) {
     if (((addr - s->base) & (a->_buddy._page_size - 1u)) != 0 ||
-        !bsa__page_cache_claim(s, (size_t)((addr - s->base) >> a->_buddy._page_shift), order,
-                               kind))
+        !bsa__page_cache_claim(s, bsa__page_idx(&a->_buddy, s, addr), order, kind))
         return BSA_E_BAD_FREE;
     if (bsa__page_cache_put(&cpu->pages, order, addr))
         return BSA_OK;

@@ -64,7 +64,7 @@ static bool slab_tails_named(const bsa_allocator_t *a, uintptr_t addr, unsigned 
     const bsa__section_t *s = bsa__section_find(&a->_buddy, addr);
     if (s == NULL)
         return false;
-    size_t head = (size_t)((addr - s->base) >> a->_buddy._page_shift);
+    size_t head = bsa__page_idx(&a->_buddy, s, addr);
     for (size_t i = 1; i < (size_t)1 << order; i++)
         if (bsa__rec_info(s, head + i) != bsa__info_slab_tail(i, order))
             return false;

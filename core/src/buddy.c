@@ -172,7 +172,7 @@ static size_t block_head(const bsa__section_t *s, size_t idx, uint32_t *info) {
 
 bool bsa__buddy_find_in(const bsa_buddy_t *b, bsa__section_t *s, uintptr_t addr,
                         bsa__block_t *out) {
-    size_t idx = (size_t)((addr - s->base) >> b->_page_shift);
+    size_t idx = bsa__page_idx(b, s, addr);
     uint32_t info;
     size_t head = block_head(s, idx, &info);
     if (head == SIZE_MAX)
@@ -210,7 +210,7 @@ static inline bsa_status_t free_in(bsa_buddy_t *b, bsa__section_t *s, void *addr
 
 bsa_status_t bsa__buddy_free_run_in(bsa_buddy_t *b, bsa__section_t *s, uintptr_t addr,
                                     unsigned kind, unsigned k, unsigned shift) {
-    size_t head = (size_t)((addr - s->base) >> b->_page_shift);
+    size_t head = bsa__page_idx(b, s, addr);
     for (size_t i = ((size_t)1 << shift) - 1u; i != 0; i--)
         bsa__rec_set(s, head + (i << k), BSA__KIND_NONE, 0);
     bsa__rec_set(s, head, kind, k + shift);

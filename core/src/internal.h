@@ -175,6 +175,12 @@ static inline uintptr_t bsa__page_addr(const bsa_buddy_t *b, const bsa__section_
                                        size_t idx) {
     return s->base + ((uintptr_t)idx << b->_page_shift);
 }
+/* bsa__page_addr's inverse: the index in `s` of the page that holds `addr`, one of its
+ * managed pages. */
+static inline size_t bsa__page_idx(const bsa_buddy_t *b, const bsa__section_t *s,
+                                   uintptr_t addr) {
+    return (size_t)((addr - s->base) >> b->_page_shift);
+}
 static inline uint32_t bsa__rec_info(const bsa__section_t *s, size_t idx) {
     return atomic_load_explicit(&s->rec[idx].info, memory_order_relaxed);
 }

@@ -96,7 +96,7 @@ bool bsa__page_cache_check(const bsa_buddy_t *b, const bsa__page_cache_t *c,
             uintptr_t addr = c->block[k][i];
             const bsa__section_t *s = bsa__section_find(b, addr);
             if (s == NULL || ((addr - s->base) & (b->_page_size - 1u)) != 0 ||
-                bsa__rec_info(s, (size_t)((addr - s->base) >> b->_page_shift)) !=
+                bsa__rec_info(s, bsa__page_idx(b, s, addr)) !=
                     bsa__info(BSA__KIND_CACHED, k))
                 return false;
             tally->addr_sum += addr;

@@ -63,7 +63,7 @@ static inline bool bsa__page_cache_peek(const bsa__page_cache_t *c, unsigned ord
 static inline void bsa__page_cache_pop(const bsa_buddy_t *b, bsa__page_cache_t *c,
                                        bsa__section_t *s, uintptr_t addr, uint32_t n,
                                        unsigned order, unsigned kind) {
-    size_t idx = (size_t)((addr - s->base) >> b->_page_shift); /* before either store */
+    size_t idx = bsa__page_idx(b, s, addr); /* before either store */
     bsa__page_cache_set_count(c, order, n - 1u);
     bsa__rec_set(s, idx, kind, order);
 }
