@@ -444,7 +444,7 @@ static void op_corrupt(const fz_op_t *op) {
         {&s->_page_size, sizeof(size_t), flip << 12, corrupt, "the page size"},
     };
     const size_t nclass = sizeof of_class / sizeof of_class[0];
-    enum { NSLAB_FIELDS = 15 }; /* of_slab's entries, below (it needs a slab) */
+    enum { NSLAB_FIELDS = 16 }; /* of_slab's entries, below (it needs a slab) */
     unsigned sel = (op->cpu >> 2) % (unsigned)(nclass + NSLAB_FIELDS);
     if (sl < 0 || sel < nclass) {
         const field_t *f = &of_class[sel % nclass];
@@ -472,6 +472,8 @@ static void op_corrupt(const fz_op_t *op) {
         /* the instance's free hint: compared with the lists' slabs, never followed */
         {(void *)&s->_hint, sizeof s->_hint, flip << 4, corrupt, "the free hint"},
         {&s->_hint_bytes, sizeof(size_t), flip, corrupt, "the free hint's size"},
+        /* the room slab: none without a hint, as here (standalone slabs have none) */
+        {(void *)&s->_room, sizeof s->_room, flip << 4, corrupt, "the room slab"},
     };
     _Static_assert(sizeof of_slab / sizeof of_slab[0] == NSLAB_FIELDS, "NSLAB_FIELDS");
     const field_t *f = &of_slab[sel - nclass];

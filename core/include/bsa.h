@@ -175,6 +175,11 @@ typedef struct bsa_slab {
      * in that slab. Cleared when the slab is handed back (owner only). */
     struct bsa__slab_hdr *_hint;
     size_t _hint_bytes;
+    /* NULL, or the hint when it is a slab on its full list that has a free slot again:
+     * a free into a full hint slab leaves it there, and the class's allocations take
+     * from it before a fully free slab, so that a free+alloc step moves no slab between
+     * lists (bsa__slab_room). Moved to the partial list when the hint changes. */
+    struct bsa__slab_hdr *_room;
     /* Per class: pushed by other CPUs, not yet drained. On cache lines of their own, so
      * that a remote free's increment does not take away the lines the owner writes. */
     BSA__ALIGN64 BSA__ATOMIC(size_t) _remote_pending[BSA_SIZE_CLASS_COUNT];

@@ -228,6 +228,21 @@ static inline bool exclusive_free_hinted(bsa__cpu_t *cpu, void *ptr, int size_cl
            bsa__slab_free_fast(own, h, ptr);
 }
 
+/* exclusive_free's last steps when the CPU has a room slab (bsa_slab_t._room): it goes
+ * to the partial list unless it is `h`, which becomes the free hint. Out of line, and
+ * rare (a free+alloc step refills the room): the call would make the entry points save
+ * more registers. */
+BSA__NOINLINE static bsa_status_t free_ending_room(bsa_allocator_t *a, bsa__cpu_t *cpu,
+                                                   bsa__section_t *s, bsa__slab_hdr_t *h,
+                                                   void *ptr) {
+    bsa_slab_t *own = &cpu->slab;
+    if (own->_room != h)
+        bsa__slab_end_room(own);
+    bsa__slab_set_hint(own, h);
+    return BSA__LIKELY(bsa__slab_free_fast(own, h, ptr)) ? BSA_OK
+                                                           : free_small(a, cpu, s, h, ptr);
+}
+
 /* Exclusive mode's other frees, in the CPU's last section: a large object (bsa_free)
  * goes to bsa__free_large_in; a slab object, found and checked as free_checked does, is
  * pushed to its owner if it is another CPU's, else its slab becomes the hint and it is
@@ -251,6 +266,8 @@ static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, v
     bsa_slab_t *own = &cpu->slab;
     if (h->owner != own)
         return bsa__slab_remote_push(h, ptr);
+    if (BSA__UNLIKELY(own->_room != NULL))
+        return free_ending_room(a, cpu, s, h, ptr);
     bsa__slab_set_hint(own, h);
     return BSA__LIKELY(bsa__slab_free_fast(own, h, ptr)) ? BSA_OK
                                                            : free_small(a, cpu, s, h, ptr);

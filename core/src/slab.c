@@ -3,8 +3,9 @@
  * protocol with whoever owns the pages.
  *
  * Owns: per class, the partial / full / empty lists and the counters in bsa__slab_class_t.
- * Invariants: a slab is on exactly one list, the one its `list` field names; full slabs
- * have free == 0. Each class caches at most one empty slab: on the empty list, or, when
+ * Invariants: a slab is on exactly one list, the one its `list` field names; slabs on
+ * the full list have free == 0, but the room slab (bsa_slab_t._room: the free hint, with
+ * some but not all slots free again, at most one per CPU). Each class caches at most one empty slab: on the empty list, or, when
  * that list is empty, alone on the partial list (so an alloc+free pair moves nothing).
  * A fully free slab may also sit on partial after a drain, ready for the next allocation.
  * Locks: none here. Everything but remote frees (slab_remote.c) runs on the owner, which
@@ -24,6 +25,7 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
     s->_ops = NULL;
     s->_hint = NULL;
     s->_hint_bytes = 0;
+    s->_room = NULL;
     atomic_init(&s->_bad_frees, 0);
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
         bsa__slab_class_t *c = &s->_cls[k];
@@ -45,18 +47,26 @@ bsa_status_t bsa_slab_init(bsa_slab_t *s, size_t page_size, unsigned cpu) {
 bsa_status_t bsa__slab_alloc_class(bsa_slab_t *s, unsigned cls, void **out) {
     bsa__slab_class_t *c = &s->_cls[cls];
     /* Remote frees are drained only when they are needed: when every slab with a free
-     * slot is entirely free. Draining on every call while frees trickle in moved the
-     * remote lines between the CPUs on every object. */
-    if (BSA__UNLIKELY(bsa__only_empty_room(c) && bsa__slab_drain_due(s, cls)))
+     * slot is entirely free (never while there is a room slab, which is not). Draining on
+     * every call while frees trickle in moved the remote lines between the CPUs on every
+     * object. */
+    bsa__slab_hdr_t *h = bsa__slab_room(s, cls);
+    if (h == NULL && BSA__UNLIKELY(bsa__only_empty_room(c) && bsa__slab_drain_due(s, cls))) {
         bsa__slab_drain_class(s, cls);
-    bsa__slab_hdr_t *h = c->_partial;
+        h = bsa__slab_room(s, cls); /* the free hint, if the drain gave it a slot back */
+    }
+    if (h != NULL) {
+        *out = bsa__slab_take(s, c, h, cls, true);
+        return BSA_OK;
+    }
+    h = c->_partial;
     if (BSA__UNLIKELY(h == NULL)) {
         h = c->_empty;
         if (h == NULL)
             return BSA_NEED_PAGES;
         bsa__list_move(c, h, BSA__LIST_PARTIAL);
     }
-    *out = bsa__slab_take(c, h, cls);
+    *out = bsa__slab_take(s, c, h, cls, false);
     return BSA_OK;
 }
 
@@ -145,9 +155,20 @@ static bsa_status_t slab_emptied(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_
     return retire(s, c, h, release);
 }
 
+void bsa__slab_end_room(bsa_slab_t *s) {
+    bsa__slab_hdr_t *r = s->_room;
+    s->_room = NULL;
+    bsa__list_move_from(&s->_cls[r->size_class], r, BSA__LIST_FULL, BSA__LIST_PARTIAL);
+}
+
 bsa_status_t bsa__slab_settle_empty(bsa_slab_t *s, bsa__slab_hdr_t *h,
                                     bsa_slab_pages_t *release) {
     bsa__slab_class_t *c = &s->_cls[h->size_class];
+    /* The room slab makes its deferred move first: it settles from the partial list, as
+     * it would have had it moved with its first slot back (a lone empty partial slab
+     * then goes to the empty list, and the class still caches one empty slab). */
+    if (h == s->_room)
+        bsa__slab_end_room(s);
     if (release)
         return slab_emptied(s, c, h, release);
     /* A drain cannot hand pages back: cache the slab, or keep it on partial where the
@@ -163,7 +184,7 @@ bsa_status_t bsa__slab_settle_empty(bsa_slab_t *s, bsa__slab_hdr_t *h,
 static bsa_status_t put_slot(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t slot,
                              bsa_slab_pages_t *release) {
     bsa__slab_class_t *c = &s->_cls[h->size_class];
-    if (!bsa__slab_put(c, h, slot))
+    if (!bsa__slab_put(s, c, h, slot))
         return BSA_OK;
     return bsa__slab_settle_empty(s, h, release);
 }

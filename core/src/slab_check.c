@@ -32,7 +32,7 @@ static bool check_header(const bsa_slab_t *s, const bsa__slab_class_t *c, unsign
         h->free > h->count ||
         ((uintptr_t)h & (s->_page_size - 1u)) != 0)
         return false;
-    if ((list == BSA__LIST_FULL && h->free != 0) ||
+    if ((list == BSA__LIST_FULL && h->free != 0 && (h != s->_room || h->free == h->count)) ||
         (list == BSA__LIST_EMPTY && h->free != h->count) ||
         (list == BSA__LIST_PARTIAL && h->free == 0))
         return false;
@@ -80,14 +80,16 @@ static bool check_ready(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigne
     return true;
 }
 
-/* The free hint is none, or one of the allocator's live slabs with its size. */
+/* The free hint is none, or one of the allocator's live slabs with its size; the room
+ * slab is none, or the hint on its full list (check_header then checks its counts). */
 static bool check_hint(const bsa_slab_t *s) {
     const bsa__slab_hdr_t *h = s->_hint;
     if (h == NULL)
-        return s->_hint_bytes == 0;
+        return s->_hint_bytes == 0 && s->_room == NULL;
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++)
         if (of_class(&s->_cls[k], h))
-            return s->_hint_bytes == bsa__slab_bytes(s, k);
+            return s->_hint_bytes == bsa__slab_bytes(s, k) &&
+                   (s->_room == NULL || (s->_room == h && h->list == BSA__LIST_FULL));
     return false;
 }
 

@@ -76,11 +76,20 @@ static inline bool bsa__slab_slot_free(const bsa__slab_hdr_t *h, uint32_t slot) 
     return (v & bsa__slot_bit(slot)) != 0;
 }
 
-/* The lowest free slot of a partial slab, handed out: the slab moves to full when that
- * was its last. free_map is written only by the owner, so a relaxed load + store (no
- * read-modify-write) is enough. Every field is read before the first store: the stores
- * are atomic, and the compiler would reload what it read after them. */
-static inline void *bsa__slab_take(bsa__slab_class_t *c, bsa__slab_hdr_t *h, unsigned cls) {
+/* The room slab (bsa_slab_t._room) if it is of class `cls`, else NULL. */
+static inline bsa__slab_hdr_t *bsa__slab_room(const bsa_slab_t *s, unsigned cls) {
+    bsa__slab_hdr_t *r = s->_room;
+    return r != NULL && r->size_class == cls ? r : NULL;
+}
+
+/* The lowest free slot of slab `h`, handed out. `room`: h is the room slab (on the full
+ * list already: it stops being the room when that was its last slot); else h is on the
+ * partial list and moves to full when that was its last. free_map is written only by the
+ * owner, so a relaxed load + store (no read-modify-write) is enough. Every field is read
+ * before the first store: the stores are atomic, and the compiler would reload what it
+ * read after them. */
+static inline void *bsa__slab_take(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+                                   unsigned cls, bool room) {
     uint32_t w = h->hint;
     uint32_t free = h->free - 1u;
     uintptr_t first = (uintptr_t)h + h->first_offset;
@@ -94,19 +103,26 @@ static inline void *bsa__slab_take(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uns
     atomic_store_explicit(&h->maps[w], v & (v - 1u), memory_order_relaxed);
     h->free = free;
     bsa__count_add(&c->_in_use, 1);
-    if (free == 0) /* h is on the partial list (both callers take from there) */
-        bsa__list_move_from(c, h, BSA__LIST_PARTIAL, BSA__LIST_FULL);
+    if (free == 0) {
+        if (room)
+            s->_room = NULL;
+        else
+            bsa__list_move_from(c, h, BSA__LIST_PARTIAL, BSA__LIST_FULL);
+    }
     uint32_t slot = (w << BSA__WORD_SHIFT) + bsa__ctz(v);
     return bsa__slot_at(first, cls + 3u, slot);
 }
 
 /* Sets the bits `bits` (n of them) of word `w`, live slots of `h`, back: the counts
- * follow, and a full slab becomes partial. True when that emptied the slab: the caller
- * decides where it goes (bsa__slab_settle_empty). A local free gives back one slot, a
- * drain a word's worth; the full slab moves before the empty test, so a drain that
- * empties a full slab at once settles it from the partial list, as slot by slot would. */
-static inline bool bsa__slab_put_bits(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint32_t w,
-                                      uintptr_t bits, uint32_t n) {
+ * follow, and a full slab becomes partial, or the room slab if it is the free hint and
+ * there is none (it stays on the full list: the next allocation of its class takes the
+ * slot back with no list move either). True when that emptied the slab: the caller
+ * decides where it goes (bsa__slab_settle_empty, which also ends its time as the room).
+ * A local free gives back one slot, a drain a word's worth; the full slab moves before
+ * the empty test, so a drain that empties a full slab at once settles it from the
+ * partial list, as slot by slot would. */
+static inline bool bsa__slab_put_bits(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+                                      uint32_t w, uintptr_t bits, uint32_t n) {
     _Atomic uintptr_t *word = &h->maps[w];
     uintptr_t v = atomic_load_explicit(word, memory_order_relaxed);
     atomic_store_explicit(word, v | bits, memory_order_relaxed);
@@ -114,31 +130,44 @@ static inline bool bsa__slab_put_bits(bsa__slab_class_t *c, bsa__slab_hdr_t *h, 
         h->hint = w;
     h->free += n;
     bsa__count_add(&c->_in_use, (size_t)0 - n);
-    if (h->list == BSA__LIST_FULL)
-        bsa__list_move_from(c, h, BSA__LIST_FULL, BSA__LIST_PARTIAL);
+    if (h->list == BSA__LIST_FULL && h != s->_room) {
+        if (h == s->_hint) /* then there is no room slab: it can only be the hint */
+            s->_room = h;
+        else
+            bsa__list_move_from(c, h, BSA__LIST_FULL, BSA__LIST_PARTIAL);
+    }
     return h->free == h->count && h->list != BSA__LIST_EMPTY;
 }
 
 /* bsa__slab_put_bits of one slot. */
-static inline bool bsa__slab_put(bsa__slab_class_t *c, bsa__slab_hdr_t *h, uint32_t slot) {
-    return bsa__slab_put_bits(c, h, bsa__slot_word(slot), bsa__slot_bit(slot), 1u);
+static inline bool bsa__slab_put(bsa_slab_t *s, bsa__slab_class_t *c, bsa__slab_hdr_t *h,
+                                 uint32_t slot) {
+    return bsa__slab_put_bits(s, c, h, bsa__slot_word(slot), bsa__slot_bit(slot), 1u);
 }
 
 /* Makes live slab `h` of `s` the free hint (bsa_slab_t._hint; retire() in slab.c clears
- * it). Owner only. */
+ * it). The room slab, being the old hint, must be gone (bsa__slab_end_room) or be `h`.
+ * Owner only. */
 static inline void bsa__slab_set_hint(bsa_slab_t *s, bsa__slab_hdr_t *h) {
     s->_hint = h;
     s->_hint_bytes = bsa__slab_bytes(s, h->size_class);
 }
 
-/* bsa__slab_alloc_class when a partial slab exists and no drain is due: remote frees
- * wait, if any, until every slab with room is entirely free (bsa__only_empty_room). */
+/* bsa__slab_alloc_class when the class has the room slab, or a partial slab and no drain
+ * is due: remote frees wait, if any, until every slab with room is entirely free
+ * (bsa__only_empty_room). The room slab comes first: it is not fully free, and taking
+ * its slot back moves no slab. */
 static inline bool bsa__slab_alloc_fast(bsa_slab_t *s, unsigned cls, void **out) {
     bsa__slab_class_t *c = &s->_cls[cls];
-    bsa__slab_hdr_t *h = c->_partial;
+    bsa__slab_hdr_t *h = bsa__slab_room(s, cls);
+    if (h != NULL) {
+        *out = bsa__slab_take(s, c, h, cls, true);
+        return true;
+    }
+    h = c->_partial;
     if (BSA__UNLIKELY(h == NULL || (h->free == h->count && bsa__slab_drain_due(s, cls))))
         return false;
-    *out = bsa__slab_take(c, h, cls);
+    *out = bsa__slab_take(s, c, h, cls, false);
     return true;
 }
 
@@ -151,7 +180,7 @@ static inline bool bsa__slab_free_fast(bsa_slab_t *s, bsa__slab_hdr_t *h, void *
                       bsa__slab_slot_pending(h, (uint32_t)slot) ||
                       (h->free + 1u == h->count && !bsa__lone_cached(c, h))))
         return false; /* the full path decides, refuses and reports */
-    (void)bsa__slab_put(c, h, (uint32_t)slot);
+    (void)bsa__slab_put(s, c, h, (uint32_t)slot);
     return true;
 }
 

@@ -94,7 +94,8 @@ static bool return_word(bsa_slab_t *s, bsa__slab_hdr_t *h, uint32_t w, uintptr_t
     for (uintptr_t bad = bits & ~fresh; bad != 0; bad &= bad - 1u)
         bsa__slab_note_bad(s, bsa__slab_slot_addr(h, (w << BSA__WORD_SHIFT) + bsa__ctz(bad)));
     if (fresh != 0 &&
-        bsa__slab_put_bits(&s->_cls[h->size_class], h, w, fresh, bsa__popcount(fresh)))
+        bsa__slab_put_bits(s, &s->_cls[h->size_class], h, w, fresh,
+                           bsa__popcount(fresh)))
         (void)bsa__slab_settle_empty(s, h, NULL);
     /* Release: the drain's reads of these objects' links and the bitmap store above
      * happen before a later pusher's acquire fetch_or and its link write. */

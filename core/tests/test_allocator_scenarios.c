@@ -239,6 +239,114 @@ static void test_slab_tail_hint_stale(void) {
     reclaim_everywhere_exact();
 }
 
+/* ---- frees into full slabs ---------------------------------------------------------- */
+
+/* The 64-byte class's slab that holds `p` (one-page slabs). */
+static uintptr_t slab_of(const void *p) { return (uintptr_t)p & ~(PS - 1u); }
+
+static void alloc_expect(size_t size, const void *want, size_t slabs) {
+    void *p = NULL;
+    CHECK_STATUS(bsa_alloc(&A, size, 0, &p), BSA_OK);
+    CHECK(p == want);
+    CHECK_EQ_SZ(stats().classes[bsa_size_class(size, 0)].slabs, slabs);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+}
+
+/* A free into a full slab and an allocation after it (the benchmarks' recycle step):
+ * with BSA_CPU_EXCLUSIVE the slab stays on its full list as the room slab (bsa_slab_t
+ * ._room) and the allocation takes the slot back from there. In either mode, an
+ * allocation takes a freed slot before the class's cached empty slab and before new
+ * pages, a drain's slot too; and a slab that empties while it is the room settles as
+ * any other: the first empty slab is cached, the next one handed back. bsa_check after
+ * every step. */
+static void test_frees_into_full_slabs(test_rng_t *rng) {
+    enum { SLABS = 3, MAX_PER = 128 };
+    const size_t size = 64, per = bsa_slab_objects_for(3, PS), n = SLABS * per;
+    static void *o[SLABS * MAX_PER];
+    bsa_stats_t st;
+    if (!CHECK(per <= MAX_PER))
+        return;
+    cur_cpu = 0;
+    for (size_t i = 0; i < n; i++)
+        CHECK_STATUS(bsa_alloc(&A, size, 0, &o[i]), BSA_OK);
+    st = stats();
+    CLASS_IS(st, 3, n, 0, SLABS); /* every slab full */
+
+    /* Free + alloc steps: the freed slot is the class's only one, and comes back. */
+    for (unsigned step = 0; step < 1000; step++) {
+        size_t i = (size_t)test_rng_below(rng, n);
+        CHECK_STATUS(bsa_free_sized(&A, o[i], size, 0), BSA_OK);
+        void *p = NULL;
+        CHECK_STATUS(bsa_alloc(&A, size, 0, &p), BSA_OK);
+        if (!CHECK(p == o[i]) || (step % 50 == 0 && !CHECK_STATUS(bsa_check(&A), BSA_OK)))
+            return;
+    }
+    st = stats();
+    CLASS_IS(st, 3, n, 0, SLABS);
+
+    /* A slot back in each of two full slabs (the room changes): both come back. */
+    size_t a = 0, b = per; /* slabs are filled in turn: o[0] and o[per] differ */
+    if (!CHECK(slab_of(o[a]) != slab_of(o[b])))
+        return;
+    CHECK_STATUS(bsa_free(&A, o[a]), BSA_OK);
+    CHECK_STATUS(bsa_free(&A, o[b]), BSA_OK);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    void *p = NULL, *q = NULL;
+    CHECK_STATUS(bsa_alloc(&A, size, 0, &p), BSA_OK);
+    CHECK_STATUS(bsa_alloc(&A, size, 0, &q), BSA_OK);
+    CHECK((p == o[a] && q == o[b]) || (p == o[b] && q == o[a]));
+    st = stats();
+    CLASS_IS(st, 3, n, 0, SLABS);
+
+    /* The last slab empties (cached); a slot freed in a full slab comes before it. */
+    uintptr_t last = slab_of(o[n - 1]);
+    for (size_t i = n; i-- > 0;)
+        if (slab_of(o[i]) == last)
+            CHECK_STATUS(bsa_free(&A, o[i]), BSA_OK);
+    st = stats();
+    CLASS_IS(st, 3, n - per, 0, SLABS);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+    /* A pair from the cached slab: it stays cached, alone on the partial list now. */
+    CHECK_STATUS(bsa_alloc(&A, size, 0, &p), BSA_OK);
+    CHECK(slab_of(p) == last);
+    CHECK_STATUS(bsa_free(&A, p), BSA_OK);
+    CHECK_STATUS(bsa_free(&A, o[a]), BSA_OK);
+    alloc_expect(size, o[a], SLABS);
+    /* Slab a empties while an empty slab is cached: it goes back. */
+    for (size_t i = 0; i < n; i++)
+        if (slab_of(o[i]) == slab_of(o[a]))
+            CHECK_STATUS(bsa_free(&A, o[i]), BSA_OK);
+    st = stats();
+    CLASS_IS(st, 3, n - 2 * per, 0, SLABS - 1);
+    CHECK_STATUS(bsa_check(&A), BSA_OK);
+
+    /* The one slab in use, full again: a local free and a remote one into it; the local
+     * slot comes back first, then the drain's, and no page is taken. */
+    size_t live = 0;
+    uintptr_t gone = slab_of(o[a]);
+    for (size_t i = 0; i < n; i++)
+        if (slab_of(o[i]) != gone && slab_of(o[i]) != last)
+            o[live++] = o[i];
+    CHECK_EQ_SZ(live, per);
+    for (size_t i = 0; i < per; i++) /* from the cached slab: gone by the test's end */
+        CHECK_STATUS(bsa_alloc(&A, size, 0, &o[live + i]), BSA_OK);
+    st = stats();
+    CLASS_IS(st, 3, live + per, 0, SLABS - 1);
+    CHECK_STATUS(bsa_free(&A, o[1]), BSA_OK);
+    cur_cpu = 1;
+    CHECK_STATUS(bsa_free(&A, o[2]), BSA_OK);
+    cur_cpu = 0;
+    st = stats();
+    CLASS_IS(st, 3, live + per - 2, 1, SLABS - 1);
+    alloc_expect(size, o[1], SLABS - 1);
+    alloc_expect(size, o[2], SLABS - 1);
+    st = stats();
+    CLASS_IS(st, 3, live + per, 0, SLABS - 1);
+    for (size_t i = 0; i < live + per; i++)
+        CHECK_STATUS(bsa_free(&A, o[i]), BSA_OK);
+    reclaim_everywhere_exact();
+}
+
 /* ---- page blocks of two sections; a pointer deep in a free block -------------------- */
 
 /* Exclusive mode's page paths work in the CPU's last section without a lookup and go
@@ -522,6 +630,7 @@ static void test_random_mix(test_rng_t *rng) {
 static void run_all(unsigned flags, test_rng_t *rng) {
     init(flags);
     test_remote_free_drain();
+    test_frees_into_full_slabs(rng);
     test_pages_two_sections(flags);
     fill_2048();
     free_all_local(rng);
