@@ -177,8 +177,10 @@ typedef struct bsa_slab {
     size_t _hint_bytes;
     /* NULL, or the hint when it is a slab on its full list that has a free slot again:
      * a free into a full hint slab leaves it there, and the class's allocations take
-     * from it before a fully free slab, so that a free+alloc step moves no slab between
-     * lists (bsa__slab_room). Moved to the partial list when the hint changes. */
+     * from it before any other slab, so that a free+alloc step moves no slab between
+     * lists (bsa__slab_room). Derivable from the hint and its list, but one pointer to
+     * test on every allocation. It makes the deferred move to the partial list when the
+     * hint changes or it empties (bsa__slab_end_room). */
     struct bsa__slab_hdr *_room;
     /* Per class: pushed by other CPUs, not yet drained. On cache lines of their own, so
      * that a remote free's increment does not take away the lines the owner writes. */

@@ -361,8 +361,8 @@ BSA__HIDDEN bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, vo
  * back now (a drain); the slab is kept on the empty or partial list. */
 BSA__HIDDEN bsa_status_t bsa__slab_settle_empty(bsa_slab_t *s, bsa__slab_hdr_t *h,
                                                 bsa_slab_pages_t *release);
-/* The room slab (bsa_slab_t._room, not NULL) goes to the partial list: the free hint is
- * about to change. */
+/* The room slab (bsa_slab_t._room, not NULL) makes its deferred move to the partial
+ * list and is the room no more: the free hint is about to change, or the slab emptied. */
 BSA__HIDDEN void bsa__slab_end_room(bsa_slab_t *s);
 /* Standalone lookup: the live slab of `s` and class `cls` that `ptr` falls in, by
  * alignment, or NULL. Reads the slab-aligned word below `ptr`: it must be readable. */

@@ -67,12 +67,12 @@ static inline bool bsa__lone_cached(const bsa__slab_class_t *c, const bsa__slab_
 /* Every slab of the class with a free slot is entirely free (the empty list's slab and
  * fully free partial ones): the point where the owner drains its remote frees, before it
  * starts on an empty slab or asks for pages. Counts, not list positions, decide it (the
- * fuzz models test the same counts): the objects handed out are all in full slabs. Only
- * when the class has no room slab, which the full list counts but which has room (the
- * caller takes from it first). Not a
- * walk of the partial list: after a drain it holds every slab the drain emptied. A
- * producer of 512-byte objects whose consumer frees them on another CPU walked 104 slabs
- * a call on average (32 of 64 bytes), and spent over a third of its time there. */
+ * fuzz models test the same counts): the objects handed out are all in full slabs. Valid
+ * only when the class has no room slab, which the full list counts but which has room
+ * (the caller takes from it first). Not a walk of the partial list: after a drain it
+ * holds every slab the drain emptied. A producer of 512-byte objects whose consumer
+ * frees them on another CPU walked 104 slabs a call on average (32 of 64 bytes), and
+ * spent over a third of its time there. */
 static inline bool bsa__only_empty_room(const bsa__slab_class_t *c) {
     return bsa__count(&c->_in_use) == (size_t)c->_full_slabs * c->_count;
 }

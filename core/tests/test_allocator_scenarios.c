@@ -320,8 +320,8 @@ static void test_frees_into_full_slabs(test_rng_t *rng) {
     CLASS_IS(st, 3, n - 2 * per, 0, SLABS - 1);
     CHECK_STATUS(bsa_check(&A), BSA_OK);
 
-    /* The one slab in use, full again: a local free and a remote one into it; the local
-     * slot comes back first, then the drain's, and no page is taken. */
+    /* The two slabs left, both full again: a local free and a remote one into one of
+     * them; the local slot comes back first, then the drain's, and no page is taken. */
     size_t live = 0;
     uintptr_t gone = slab_of(o[a]);
     for (size_t i = 0; i < n; i++)
