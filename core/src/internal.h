@@ -44,6 +44,7 @@
 #define BSA__WORD_BITS (sizeof(uintptr_t) * 8u)
 #define BSA__WORD_SHIFT (sizeof(uintptr_t) == 8 ? 6u : 5u)
 #define BSA__SLAB_MIN_OBJECTS 16u    /* a slab spans at least this many object sizes */
+#define BSA__HINT_FULL UINT32_MAX    /* a full slab's bsa__slab_hdr_t.hint: above any word */
 
 /* Field by field: a struct assignment may become a memcpy call, which the core has not. */
 static inline void bsa__ops_copy(bsa_ops_t *dst, const bsa_ops_t *src) {
@@ -291,7 +292,8 @@ typedef struct bsa__slab_hdr {
     uint32_t count;         /* slots                                             */
     uint32_t free;          /* slots whose free_map bit is set                   */
     uint32_t words;         /* bitmap words                                      */
-    uint32_t hint;          /* no free slot below word `hint`                    */
+    uint32_t hint;          /* no free slot below word `hint` (BSA__HINT_FULL when
+                             * none is free)                                      */
     uint32_t remote;        /* maps[] index of remote_head: bsa__slab_remote_index
                              * (words), kept because every remote free reads it:
                              * computing it cost 9 instructions there              */

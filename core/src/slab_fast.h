@@ -106,6 +106,10 @@ static inline void *bsa__slab_take(bsa_slab_t *s, bsa__slab_class_t *c, bsa__sla
     h->free = free;
     bsa__count_add(&c->_in_use, 1);
     if (free == 0) {
+        /* No free word: the first slot put back sets the hint to its own word, which the
+         * next take then reads first (kept at w, a random free would leave the hint below
+         * its word and that take would search). */
+        h->hint = BSA__HINT_FULL;
         if (room)
             s->_room = NULL;
         else
