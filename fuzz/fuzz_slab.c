@@ -469,10 +469,12 @@ static void op_corrupt(const fz_op_t *op) {
         /* added later, hence at the end (the seeds' selectors keep their fields) */
         {&h->first_offset, 4, flip, corrupt, "a slab's first offset"},
         {&h->remote, 4, flip, corrupt, "a slab's remote-words index"},
-        /* the instance's free hint: compared with the lists' slabs, never followed */
-        {(void *)&s->_hint, sizeof s->_hint, flip << 4, corrupt, "the free hint"},
-        {&s->_hint_bytes, sizeof(size_t), flip, corrupt, "the free hint's size"},
-        /* the room slab: none without a hint, as here (standalone slabs have none) */
+        /* a free-hint entry (empty here: only the global allocator fills them) and the
+         * room slab: compared with the lists' slabs, never followed */
+        {(void *)&s->_free_hints[op->b % BSA__FREE_HINTS], sizeof(uintptr_t), flip << 12,
+         corrupt, "a free-hint entry's slab"},
+        {(void *)&s->_free_hints[op->b % BSA__FREE_HINTS], sizeof(uintptr_t), flip & 63u,
+         either, "a free-hint entry's size"},
         {(void *)&s->_room, sizeof s->_room, flip << 4, corrupt, "the room slab"},
     };
     _Static_assert(sizeof of_slab / sizeof of_slab[0] == NSLAB_FIELDS, "NSLAB_FIELDS");

@@ -144,6 +144,9 @@ BSA_API bsa_status_t bsa_buddy_check(const bsa_buddy_t *b);
  */
 struct bsa__slab_hdr;
 
+/* Entries in a slab allocator's free hints (bsa_slab_t._free_hints). */
+#define BSA__FREE_HINTS 128u /* a power of two */
+
 typedef struct bsa__slab_class {
     struct bsa__slab_hdr *_partial, *_full, *_empty; /* doubly linked; _empty holds <= 1 */
     /* Written by the owner only, read by bsa_stats from any CPU (hence atomic). */
@@ -169,19 +172,25 @@ typedef struct bsa_slab {
     const bsa_ops_t *_ops;            /* report hook; NULL when standalone              */
     BSA__ATOMIC(size_t) _bad_frees;   /* refused or detected at drain, any CPU          */
     bsa__slab_class_t _cls[BSA_SIZE_CLASS_COUNT];
-    /* A live slab of this allocator and its size in bytes (NULL and 0: none): the slab of
-     * the last free the global allocator had to look up in exclusive mode. Its next frees
-     * test it first and skip the section, page record and header checks while they stay
-     * in that slab. Cleared when the slab is handed back (owner only). */
-    struct bsa__slab_hdr *_hint;
-    size_t _hint_bytes;
-    /* NULL, or the hint when it is a slab on its full list that has a free slot again:
-     * a free into a full hint slab leaves it there, and the class's allocations take
-     * from it before any other slab, so that a free+alloc step moves no slab between
-     * lists (bsa__slab_room). Derivable from the hint and its list, but one pointer to
-     * test on every allocation. It makes the deferred move to the partial list when the
-     * hint changes or it empties (bsa__slab_end_room). */
+    /* Whether this allocator keeps a room slab (below): the global allocator's in
+     * BSA_CPU_EXCLUSIVE mode. Elsewhere a full slab moves at its first slot back. */
+    bool _keeps_room;
+    /* NULL, or the one slab on a full list that has a free slot again: the first full
+     * slab a free gives a slot back to while there is none stays on its list, and its
+     * class's allocations take from it before any other slab (bsa__slab_room), so that a
+     * free+alloc step moves no slab between lists. It stops being the room when it fills
+     * again, or makes the deferred move to the partial list when it empties
+     * (bsa__slab_end_room). */
     struct bsa__slab_hdr *_room;
+    /* The slabs of recent exclusive-mode local frees, by the 4 KiB chunk of the freed
+     * object (bsa__free_hint_at): a free whose chunk's entry holds it is known to be in
+     * one of this CPU's live slabs, and skips the section, page record and header checks.
+     * Many entries, not one: frees that alternate between a few slabs (any live set of
+     * more than one slab's objects) would miss a single hint half the time or more, and
+     * the branch on it with them. An entry is cleared when its slab is handed back. */
+    /* Each entry: 0, or the address of a live slab (page-aligned) with log2 of its size
+     * in bytes in the low 6 bits, so that 128 of them take one word each. */
+    uintptr_t _free_hints[BSA__FREE_HINTS];
     /* Per class: pushed by other CPUs, not yet drained. On cache lines of their own, so
      * that a remote free's increment does not take away the lines the owner writes. */
     BSA__ALIGN64 BSA__ATOMIC(size_t) _remote_pending[BSA_SIZE_CLASS_COUNT];

@@ -52,6 +52,7 @@ bsa_status_t bsa_init(bsa_allocator_t *a, const bsa_config_t *cfg, void *region,
         atomic_init(&a->_cpus[i].last_section, a->_buddy._first);
         bsa_slab_init(&a->_cpus[i].slab, cfg->page_size, i);
         a->_cpus[i].slab._ops = &a->_ops;
+        a->_cpus[i].slab._keeps_room = (cfg->flags & BSA_CPU_EXCLUSIVE) != 0;
         bsa__page_cache_init(&a->_cpus[i].pages);
     }
     atomic_init(&a->_buddy_lock, 0);
@@ -217,42 +218,20 @@ BSA__NOINLINE static bsa_status_t free_checked(bsa_allocator_t *a, bsa__cpu_t *c
     return bsa__refuse(a, ptr);
 }
 
-/* Exclusive mode's frees, the common case: an object of the CPU's hint slab (a live slab
- * of its own: no lookup, no header check) that the slab fast path frees. Inline and with
- * no call, so that the entry points save few registers; false: exclusive_free decides. */
+/* Exclusive mode's frees, the common case: an object of a slab its free-hint entry names
+ * (a live slab of the CPU's own: no lookup, no header check) that the slab fast path
+ * frees. Inline and with no call, so that the entry points save few registers; false:
+ * exclusive_free decides. */
 static inline bool exclusive_free_hinted(bsa__cpu_t *cpu, void *ptr, int size_class) {
     bsa_slab_t *own = &cpu->slab;
-    bsa__slab_hdr_t *h = own->_hint;
-    return (uintptr_t)ptr - (uintptr_t)h < own->_hint_bytes &&
-           (size_class < 0 || h->size_class == (unsigned)size_class) &&
-           bsa__slab_free_fast(own, h, ptr);
-}
-
-/* exclusive_free's last step, for an object of the CPU's own slab `h` in section `s`:
- * `h` becomes the free hint, and the object is freed as free_small does. */
-static inline bsa_status_t free_own_hinted(bsa_allocator_t *a, bsa__cpu_t *cpu,
-                                           bsa__section_t *s, bsa__slab_hdr_t *h, void *ptr) {
-    bsa__slab_set_hint(&cpu->slab, h);
-    return BSA__LIKELY(bsa__slab_free_fast(&cpu->slab, h, ptr)) ? BSA_OK
-                                                                  : free_small(a, cpu, s, h, ptr);
-}
-
-/* free_own_hinted when the CPU has a room slab (bsa_slab_t._room): it goes to the partial
- * list first, unless it is `h`. Out of line, and rare (a free+alloc step refills the
- * room): the call inline made the entry points save more registers (sized pairs +4
- * instructions, remote frees +5). */
-BSA__NOINLINE static bsa_status_t free_ending_room(bsa_allocator_t *a, bsa__cpu_t *cpu,
-                                                   bsa__section_t *s, bsa__slab_hdr_t *h,
-                                                   void *ptr) {
-    if (cpu->slab._room != h)
-        bsa__slab_end_room(&cpu->slab);
-    return free_own_hinted(a, cpu, s, h, ptr);
+    bsa__slab_hdr_t *h = bsa__slab_hinted(own, ptr, size_class);
+    return h != NULL && bsa__slab_free_fast(own, h, ptr);
 }
 
 /* Exclusive mode's other frees, in the CPU's last section: a large object (bsa_free)
  * goes to bsa__free_large_in; a slab object, found and checked as free_checked does, is
- * pushed to its owner if it is another CPU's, else its slab becomes the hint and it is
- * freed as free_small does. Anything else (another section, bad input) goes to free_checked.
+ * pushed to its owner if it is another CPU's, else its slab fills its chunks' free-hint
+ * entries and it is freed as free_small does. Anything else (another section, bad input) goes to free_checked.
  * Inline, and every call a tail call: the entry points then save only what lives across
  * cpu_id. */
 static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
@@ -272,9 +251,9 @@ static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, v
     bsa_slab_t *own = &cpu->slab;
     if (h->owner != own)
         return bsa__slab_remote_push(h, ptr);
-    if (BSA__UNLIKELY(own->_room != NULL))
-        return free_ending_room(a, cpu, s, h, ptr);
-    return free_own_hinted(a, cpu, s, h, ptr);
+    bsa__slab_set_hints(own, h);
+    return BSA__LIKELY(bsa__slab_free_fast(own, h, ptr)) ? BSA_OK
+                                                         : free_small(a, cpu, s, h, ptr);
 }
 
 /* A slab object of class size_class (-1: unknown): the exclusive-mode paths, else

@@ -317,6 +317,15 @@ static inline uintptr_t bsa__slot_bit(uint32_t slot) {
 static inline uint32_t bsa__slab_cookie(const bsa__slab_hdr_t *h) {
     return BSA__SLAB_MAGIC ^ (uint32_t)((uintptr_t)h >> 4);
 }
+/* A free-hint entry's parts (bsa_slab_t._free_hints): the slab (NULL: empty) and log2 of its size in bytes. */
+#define BSA__FREE_HINT_LOG_MASK ((uintptr_t)63u)
+static inline bsa__slab_hdr_t *bsa__free_hint_slab(uintptr_t e) {
+    return (bsa__slab_hdr_t *)(e & ~BSA__FREE_HINT_LOG_MASK);
+}
+static inline unsigned bsa__free_hint_log(uintptr_t e) {
+    return (unsigned)(e & BSA__FREE_HINT_LOG_MASK);
+}
+
 /* Index in maps[] of remote_head: the first word at a 64-byte boundary (slabs are
  * page-aligned) after free_map; pending_map follows it. */
 static inline uint32_t bsa__slab_remote_index(uint32_t words) {
@@ -364,7 +373,7 @@ BSA__HIDDEN bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, vo
 BSA__HIDDEN bsa_status_t bsa__slab_settle_empty(bsa_slab_t *s, bsa__slab_hdr_t *h,
                                                 bsa_slab_pages_t *release);
 /* The room slab (bsa_slab_t._room, not NULL) makes its deferred move to the partial
- * list and is the room no more: the free hint is about to change, or the slab emptied. */
+ * list and is the room no more: it emptied. */
 BSA__HIDDEN void bsa__slab_end_room(bsa_slab_t *s);
 /* Standalone lookup: the live slab of `s` and class `cls` that `ptr` falls in, by
  * alignment, or NULL. Reads the slab-aligned word below `ptr`: it must be readable. */
@@ -396,7 +405,7 @@ typedef struct bsa__cpu {
      * section header it points at. */
     _Atomic(bsa__section_t *) last_section;
     bsa__page_cache_t pages;   /* used only with BSA_CPU_EXCLUSIVE */
-} __attribute__((aligned(1024))) bsa__cpu_t;
+} __attribute__((aligned(2048))) bsa__cpu_t;
 /* Every call finds its CPU as cpus + id: a power-of-two size makes that one shift (960
  * bytes took four instructions, twice per object pair). Also keeps CPUs off each other's
  * cache lines. */

@@ -80,23 +80,37 @@ static bool check_ready(const bsa_slab_t *s, const bsa__slab_class_t *c, unsigne
     return true;
 }
 
-/* The free hint is none, or one of the allocator's live slabs with its size; the room
- * slab is none, or the hint on its full list (check_header then checks its counts). */
-static bool check_hint(const bsa_slab_t *s) {
-    const bsa__slab_hdr_t *h = s->_hint;
-    if (h == NULL)
-        return s->_hint_bytes == 0 && s->_room == NULL;
+/* The class of live slab `h` of `s` into *cls; false if it is not one. */
+static bool live_slab(const bsa_slab_t *s, const bsa__slab_hdr_t *h, unsigned *cls) {
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++)
-        if (of_class(&s->_cls[k], h))
-            return s->_hint_bytes == bsa__slab_bytes(s, k) &&
-                   (s->_room == NULL || (s->_room == h && h->list == BSA__LIST_FULL));
+        if (of_class(&s->_cls[k], h)) {
+            *cls = k;
+            return true;
+        }
     return false;
+}
+
+/* The room slab is none, or, if the allocator keeps one, a live slab on its full list
+ * (check_header then checks its counts). Each free-hint entry is empty (0), or a live
+ * slab with log2 of its size: the free path trusts it. */
+static bool check_hints(const bsa_slab_t *s) {
+    unsigned cls;
+    if (s->_room != NULL && (!s->_keeps_room || !live_slab(s, s->_room, &cls) ||
+                             s->_room->list != BSA__LIST_FULL))
+        return false;
+    for (unsigned i = 0; i < BSA__FREE_HINTS; i++) {
+        uintptr_t e = s->_free_hints[i];
+        if (e != 0 && (!live_slab(s, bsa__free_hint_slab(e), &cls) ||
+                       bsa__free_hint_log(e) != bsa__log2(bsa__slab_bytes(s, cls))))
+            return false;
+    }
+    return true;
 }
 
 bsa_status_t bsa_slab_check(const bsa_slab_t *s) {
     if (s == NULL || s->_magic != BSA__SLAB_MAGIC)
         return BSA_E_UNINIT;
-    if (!check_hint(s))
+    if (!check_hints(s))
         return BSA_E_CORRUPT;
     for (unsigned k = 0; k < BSA_SIZE_CLASS_COUNT; k++) {
         const bsa__slab_class_t *c = &s->_cls[k];

@@ -164,8 +164,8 @@ static void test_uninit_and_bad_config(void) {
     test_region_free(r, len);
 
     /* The full range of cpu_count and page sizes is accepted. BSA_MAX_CPUS CPUs' state
-     * (1 KiB each: slab classes and page cache) takes 64 pages by itself. */
-    const size_t big = 128 * PS;
+     * (2 KiB each: slab classes, free hints and page cache) takes 128 pages by itself. */
+    const size_t big = 256 * PS;
     r = test_region(big);
     c = good;
     c.cpu_count = BSA_MAX_CPUS;
