@@ -182,14 +182,14 @@ typedef struct bsa_slab {
      * again, or makes the deferred move to the partial list when it empties
      * (bsa__slab_end_room). */
     struct bsa__slab_hdr *_room;
-    /* The slabs of recent exclusive-mode local frees, by the 4 KiB chunk of the freed
-     * object (bsa__free_hint_at): a free whose chunk's entry holds it is known to be in
-     * one of this CPU's live slabs, and skips the section, page record and header checks.
-     * Many entries, not one: frees that alternate between a few slabs (any live set of
-     * more than one slab's objects) would miss a single hint half the time or more, and
-     * the branch on it with them. An entry is cleared when its slab is handed back. */
-    /* Each entry: 0, or the address of a live slab (page-aligned) with log2 of its size
-     * in bytes in the low 6 bits, so that 128 of them take one word each. */
+    /* The free hints: the slabs of recent exclusive-mode local frees that had to be
+     * looked up, one entry per 4 KiB chunk of such a slab, indexed by chunk
+     * (bsa__free_hint_at). A free whose entry's slab holds it skips the section, page
+     * record and header checks. Many entries, not one: frees spread over a few slabs
+     * (any live set of more than one slab's objects) missed a single hint half the time
+     * or more, each miss a mispredicted branch and a lookup. Each entry is 0, or the
+     * address of a live slab (page-aligned) with log2 of its size in bytes in the low 6
+     * bits: one word each. Cleared when the slab is handed back (owner only). */
     uintptr_t _free_hints[BSA__FREE_HINTS];
     /* Per class: pushed by other CPUs, not yet drained. On cache lines of their own, so
      * that a remote free's increment does not take away the lines the owner writes. */

@@ -231,7 +231,8 @@ static inline bool exclusive_free_hinted(bsa__cpu_t *cpu, void *ptr, int size_cl
 /* Exclusive mode's other frees, in the CPU's last section: a large object (bsa_free)
  * goes to bsa__free_large_in; a slab object, found and checked as free_checked does, is
  * pushed to its owner if it is another CPU's, else its slab fills its chunks' free-hint
- * entries and it is freed as free_small does. Anything else (another section, bad input) goes to free_checked.
+ * entries and it is freed as free_small does. Anything else (another section, bad
+ * input) goes to free_checked.
  * Inline, and every call a tail call: the entry points then save only what lives across
  * cpu_id. */
 static inline bsa_status_t exclusive_free(bsa_allocator_t *a, bsa__cpu_t *cpu, void *ptr,
