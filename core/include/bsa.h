@@ -180,7 +180,7 @@ typedef struct bsa_slab {
      * class's allocations take from it before any other slab (bsa__slab_room), so that a
      * free+alloc step moves no slab between lists. It stops being the room when it fills
      * again, or makes the deferred move to the partial list when it empties
-     * (bsa__slab_end_room). */
+     * (end_room() in slab.c). */
     struct bsa__slab_hdr *_room;
     /* The free hints: the slabs of recent exclusive-mode local frees that had to be
      * looked up, one entry per 4 KiB chunk of such a slab, indexed by chunk

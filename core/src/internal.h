@@ -317,7 +317,8 @@ static inline uintptr_t bsa__slot_bit(uint32_t slot) {
 static inline uint32_t bsa__slab_cookie(const bsa__slab_hdr_t *h) {
     return BSA__SLAB_MAGIC ^ (uint32_t)((uintptr_t)h >> 4);
 }
-/* A free-hint entry's parts (bsa_slab_t._free_hints): the slab (NULL: empty) and log2 of its size in bytes. */
+/* A free-hint entry's parts (bsa_slab_t._free_hints): the slab (NULL: empty) and log2
+ * of its size in bytes. */
 #define BSA__FREE_HINT_LOG_MASK ((uintptr_t)63u)
 static inline bsa__slab_hdr_t *bsa__free_hint_slab(uintptr_t e) {
     return (bsa__slab_hdr_t *)(e & ~BSA__FREE_HINT_LOG_MASK);
@@ -372,9 +373,6 @@ BSA__HIDDEN bsa_status_t bsa__slab_free_in(bsa_slab_t *s, bsa__slab_hdr_t *h, vo
  * back now (a drain); the slab is kept on the empty or partial list. */
 BSA__HIDDEN bsa_status_t bsa__slab_settle_empty(bsa_slab_t *s, bsa__slab_hdr_t *h,
                                                 bsa_slab_pages_t *release);
-/* The room slab (bsa_slab_t._room, not NULL) makes its deferred move to the partial
- * list and is the room no more: it emptied. */
-BSA__HIDDEN void bsa__slab_end_room(bsa_slab_t *s);
 /* Standalone lookup: the live slab of `s` and class `cls` that `ptr` falls in, by
  * alignment, or NULL. Reads the slab-aligned word below `ptr`: it must be readable. */
 BSA__HIDDEN bsa__slab_hdr_t *bsa__slab_header_of(const bsa_slab_t *s, unsigned cls,

@@ -107,8 +107,8 @@ static inline void *bsa__slab_take(bsa_slab_t *s, bsa__slab_class_t *c, bsa__sla
     bsa__count_add(&c->_in_use, 1);
     if (free == 0) {
         /* No free word: the first slot put back sets the hint to its own word, which the
-         * next take then reads first (kept at w, a random free would leave the hint below
-         * its word and that take would search). */
+         * next take then reads first (kept at w, a free above w left it below the only
+         * free word, and that take searched up to it). */
         h->hint = BSA__HINT_FULL;
         if (room)
             s->_room = NULL;
@@ -120,9 +120,9 @@ static inline void *bsa__slab_take(bsa_slab_t *s, bsa__slab_class_t *c, bsa__sla
 }
 
 /* Sets the bits `bits` (n of them) of word `w`, live slots of `h`, back: the counts
- * follow, and a full slab becomes partial, or the room slab if it is the free hint and
- * there is none (it stays on the full list: the next allocation of its class takes the
- * slot back with no list move either). True when that emptied the slab: the caller
+ * follow, and a full slab becomes partial, or the room slab if there is none and the
+ * allocator keeps one (it stays on the full list: the next allocation of its class takes
+ * the slot back with no list move either). True when that emptied the slab: the caller
  * decides where it goes (bsa__slab_settle_empty, which also ends its time as the room).
  * A local free gives back one slot, a drain a word's worth; the full slab moves before
  * the empty test, so a drain that empties a full slab at once settles it from the
@@ -172,22 +172,28 @@ static inline bsa__slab_hdr_t *bsa__slab_hinted(bsa_slab_t *s, const void *ptr,
                : NULL;
 }
 
-/* The number of free-hint entries a slab of `bytes` can have: one per chunk, at most
- * all of them (the chunks of a slab are consecutive: so are their entries, wrapping). */
-static inline size_t bsa__free_hint_span(size_t bytes) {
-    size_t chunks = bytes >> BSA__FREE_HINT_SHIFT;
+/* The number of free-hint entries slab `h` of `s` can have: one per chunk, at most all
+ * of them (a slab's chunks are consecutive: so are their entries, wrapping); and
+ * bsa__free_hint_of_chunk(s, h, i), for i below that number: the entry of chunk i. The
+ * entries' two writers, bsa__slab_set_hints and retire() in slab.c, visit exactly
+ * these. */
+static inline size_t bsa__free_hint_span(const bsa_slab_t *s, const bsa__slab_hdr_t *h) {
+    size_t chunks = bsa__slab_bytes(s, h->size_class) >> BSA__FREE_HINT_SHIFT;
     return chunks < BSA__FREE_HINTS ? chunks : BSA__FREE_HINTS;
+}
+static inline uintptr_t *bsa__free_hint_of_chunk(bsa_slab_t *s, const bsa__slab_hdr_t *h,
+                                                 size_t i) {
+    return bsa__free_hint_at(s, (const char *)h + (i << BSA__FREE_HINT_SHIFT));
 }
 
 /* Makes live slab `h` of `s` the free-hint entry of each of its chunks (retire() in
  * slab.c clears them): the frees that follow in any part of it skip the lookup, as a
- * batch freeing slab after slab does (one entry per slab missed 7 frees in 8 in a slab of
- * 2048-byte objects). Owner only. */
+ * batch freeing slab after slab does (filling only the looked-up chunk's entry leaves
+ * one lookup per chunk: every other free for 2048-byte objects). Owner only. */
 static inline void bsa__slab_set_hints(bsa_slab_t *s, bsa__slab_hdr_t *h) {
-    size_t bytes = bsa__slab_bytes(s, h->size_class); /* a power of two */
-    uintptr_t e = (uintptr_t)h | bsa__log2(bytes);
-    for (size_t i = 0, n = bsa__free_hint_span(bytes); i < n; i++)
-        *bsa__free_hint_at(s, (char *)h + (i << BSA__FREE_HINT_SHIFT)) = e;
+    uintptr_t e = (uintptr_t)h | bsa__log2(bsa__slab_bytes(s, h->size_class)); /* 2^k */
+    for (size_t i = 0, n = bsa__free_hint_span(s, h); i < n; i++)
+        *bsa__free_hint_of_chunk(s, h, i) = e;
 }
 
 /* bsa__slab_alloc_class when the class has the room slab, or a partial slab and no drain
