@@ -186,8 +186,8 @@ typedef struct bsa_slab {
      * looked up, one entry per 4 KiB chunk of such a slab, indexed by chunk
      * (bsa__free_hint_at). A free whose entry's slab holds it skips the section, page
      * record and header checks. Many entries, not one: frees spread over a few slabs
-     * (any live set of more than one slab's objects) missed a single hint half the time
-     * or more, each miss a mispredicted branch and a lookup. Each entry is 0, or the
+     * (any live set of more than one slab's objects) missed a single hint whenever they
+     * changed slab, each miss a mispredicted branch and a lookup. Each entry is 0, or the
      * address of a live slab (page-aligned) with log2 of its size in bytes in the low 6
      * bits: one word each. Cleared when the slab is handed back (owner only). */
     uintptr_t _free_hints[BSA__FREE_HINTS];
